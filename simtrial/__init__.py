@@ -1,0 +1,32 @@
+"""simtrial: Monte-Carlo simulation of oncology cohorts and trials at lesion level.
+
+Importing simtrial starts nothing and patches nothing; sub-modules with heavy optional
+dependencies (plots, dask) are imported only when used.
+"""
+
+from simtrial.recist import (
+    RECIST_1_0,
+    RECIST_1_1,
+    Criteria,
+    PatientAssessment,
+    Response,
+    VisitAssessment,
+    assess_patient,
+    assess_visits,
+    select_targets,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RECIST_1_0",
+    "RECIST_1_1",
+    "Criteria",
+    "PatientAssessment",
+    "Response",
+    "VisitAssessment",
+    "assess_patient",
+    "assess_visits",
+    "select_targets",
+    "__version__",
+]

@@ -4,8 +4,29 @@ Importing simtrial starts nothing and patches nothing; sub-modules with heavy op
 dependencies (plots, dask) are imported only when used.
 """
 
+from simtrial.recist import (
+    RECIST_1_0,
+    RECIST_1_1,
+    Criteria,
+    PatientAssessment,
+    Response,
+    VisitAssessment,
+    assess_patient,
+    assess_visits,
+    select_targets,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "RECIST_1_0",
+    "RECIST_1_1",
+    "Criteria",
+    "PatientAssessment",
+    "Response",
+    "VisitAssessment",
+    "assess_patient",
+    "assess_visits",
+    "select_targets",
     "__version__",
 ]

@@ -1,0 +1,85 @@
+"""The ``simtrial`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+from simtrial import __version__
+from simtrial.recist import assess_patient
+
+__all__ = ["main", "example_patient"]
+
+
+def example_patient() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A worked example: lung and nodal targets, a bone non-target, scans every 8 weeks.
+
+    The sum falls 36% by week 16 (PR, confirmed at week 24); at week 32 it is only 27% below
+    baseline but not PD, so the PR continues (EORTC RECIST FAQ); at week 40 it is 20% and more
+    than 5 mm above its nadir: PD.
+
+    Examples
+    --------
+    >>> lesions, visits = example_patient()
+    >>> sorted(lesions["lesion"].unique())
+    ['bone-1', 'lung-1', 'lung-2', 'node-1']
+    """
+    days = [0, 56, 112, 168, 224, 280]
+    sizes = {
+        ("lung-1", "lung", False): [24.0, 19.5, 15.2, 14.8, 17.5, 18.9],
+        ("lung-2", "lung", False): [15.0, 12.1, 9.6, 9.0, 11.0, 11.8],
+        ("node-1", "lymph node", True): [21.0, 16.4, 13.5, 13.1, 15.0, 15.9],
+    }
+    rows = [
+        {"day": d, "lesion": name, "organ": organ, "nodal": nodal, "target": True, "size_mm": s}
+        for (name, organ, nodal), series in sizes.items()
+        for d, s in zip(days, series, strict=True)
+    ]
+    rows += [
+        {"day": d, "lesion": "bone-1", "organ": "bone", "nodal": False, "target": False}
+        for d in days
+    ]
+    lesions = pd.DataFrame(rows).sort_values(["day", "lesion"], ignore_index=True)
+    visits = pd.DataFrame({"day": days[1:], "new_lesion": False, "nontarget": "NON_CR_NON_PD"})
+    return lesions, visits
+
+
+def _demo(args: argparse.Namespace) -> int:
+    lesions, visits = example_patient()
+    print("Worked example: one patient, three target lesions and a bone non-target lesion,")
+    print("scanned every 8 weeks. Measurements (mm):\n")
+    wide = lesions[lesions["target"]].pivot(index="day", columns="lesion", values="size_mm")
+    print(wide.to_string(float_format=lambda x: f"{x:.1f}"), "\n")
+    for confirm in (False, True):
+        result = assess_patient(lesions, visits, confirm=confirm)
+        print(f"--- confirmation {'required (>= 28 days)' if confirm else 'not required'}")
+        print(result, "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simtrial", description="Monte-Carlo simulation of oncology cohorts and trials."
+    )
+    parser.add_argument("--version", action="version", version=f"simtrial {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="classify a worked example patient by RECIST 1.1")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 for bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        print(f"simtrial {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,848 @@
+"""RECIST response assessment: one rule implementation, two doors.
+
+The *array door*, :func:`assess_visits`, classifies any number of patients at once from
+arrays with leading axes ``(..., visit, lesion)``; the simulator calls it. The *table door*,
+:func:`assess_patient`, takes one patient's real measurements as a long pandas table, checks
+them, and calls the array door. :func:`select_targets` picks target lesions at baseline.
+
+The rules follow RECIST 1.1 (Eisenhauer et al., Eur J Cancer 2009;45:228-47) and the
+clarifications of the RECIST working group (EORTC RECIST FAQ). Where the text leaves a
+choice, the choice is a field of :class:`Criteria` and is documented there.
+
+References
+----------
+.. [1] Eisenhauer EA, Therasse P, Bogaerts J, et al. New response evaluation criteria in
+   solid tumours: revised RECIST guideline (version 1.1). Eur J Cancer 2009;45:228-247.
+.. [2] Therasse P, Arbuck SG, Eisenhauer EA, et al. New guidelines to evaluate the response
+   to treatment in solid tumors (RECIST 1.0). J Natl Cancer Inst 2000;92:205-216.
+.. [3] EORTC RECIST working group, "RECIST 1.1 questions and clarifications" (FAQ):
+   "Managing PR when TP measurements change slightly over time"; "Does a new lesion always
+   result in PD?"; "Two target lesions" (lymph nodes are one organ).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "RECIST_1_0",
+    "RECIST_1_1",
+    "SIZE_TOLERANCE_MM",
+    "Criteria",
+    "PatientAssessment",
+    "Response",
+    "VisitAssessment",
+    "assess_patient",
+    "assess_visits",
+    "select_targets",
+]
+
+#: Sizes and sums closer than this (mm) count as equal, so thresholds are inclusive even when
+#: decimal measurements do not add up exactly in binary floating point.
+SIZE_TOLERANCE_MM = 1e-6
+
+
+class Response(enum.IntEnum):
+    """Response category of a visit or of a patient (best overall response).
+
+    ``NA`` means not applicable: a visit that did not take place, the target response of a
+    patient without target lesions, or the non-target response of a patient without
+    non-target disease.
+    """
+
+    NA = 0
+    CR = 1
+    PR = 2
+    SD = 3
+    NON_CR_NON_PD = 4
+    PD = 5
+    NE = 6
+
+
+_NONTARGET_CODES = (Response.NA, Response.CR, Response.NON_CR_NON_PD, Response.PD, Response.NE)
+_RESPONSE_NAMES = np.array([r.name for r in Response], dtype=object)
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The rules of one version of RECIST, as a value.
+
+    Both doors take ``criteria=``; the same code with another value gives the other version,
+    so "the same classifier" for two arms or two studies means the same code with the study's
+    criteria.
+
+    Parameters
+    ----------
+    name : str
+        Label shown in tables.
+    max_targets, max_targets_per_organ : int
+        Selection limits (RECIST 1.1: 5 and 2; RECIST 1.0: 10 and 5). Lymph nodes are one
+        organ [3]_.
+    pr_decrease : float
+        PR when the target sum is at least this fraction below the baseline sum.
+    pd_increase : float
+        PD when the target sum is at least this fraction above the nadir ...
+    pd_min_increase_mm : float or None
+        ... and at least this many mm above it (RECIST 1.1: 5 mm; RECIST 1.0: no such rule).
+    nodes_by_short_axis : bool
+        RECIST 1.1: nodes are measured by short axis, are measurable from 15 mm, and count as
+        gone (for CR) below 10 mm. RECIST 1.0: nodes are measured like any other lesion.
+    node_normal_mm, node_measurable_mm, measurable_mm : float
+        Short axis below which a node is normal; short axis from which a node is measurable;
+        longest diameter from which a non-nodal lesion is measurable (CT, 5 mm slices).
+    continued_response : bool
+        The FAQ's reading [3]_ (default): once a PR or CR has been reached (and confirmed, when
+        confirmation is asked for), a later visit whose sum is no longer 30% below baseline but
+        is not PD stays PR. ``False`` gives the literal reading (such a visit is SD). This
+        changes the visit-by-visit responses only, never the best overall response.
+    reappearance_after_cr_is_pd : bool
+        A target lesion that reappears (non-nodal: size > 0; node: back to >= 10 mm) at the
+        visit after an overall CR makes that visit PD [3]_. After PR or SD a reappearing lesion
+        simply counts again in the sum.
+    """
+
+    name: str
+    max_targets: int = 5
+    max_targets_per_organ: int = 2
+    pr_decrease: float = 0.30
+    pd_increase: float = 0.20
+    pd_min_increase_mm: float | None = 5.0
+    nodes_by_short_axis: bool = True
+    node_normal_mm: float = 10.0
+    node_measurable_mm: float = 15.0
+    measurable_mm: float = 10.0
+    continued_response: bool = True
+    reappearance_after_cr_is_pd: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("max_targets", "max_targets_per_organ"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        if not 0 < self.pr_decrease < 1:
+            raise ValueError(f"`pr_decrease` must be in (0, 1), got {self.pr_decrease!r}")
+        if not self.pd_increase > 0:
+            raise ValueError(f"`pd_increase` must be > 0, got {self.pd_increase!r}")
+        if self.pd_min_increase_mm is not None and not self.pd_min_increase_mm >= 0:
+            raise ValueError(
+                f"`pd_min_increase_mm` must be >= 0 or None, got {self.pd_min_increase_mm!r}"
+            )
+
+
+#: RECIST 1.1 [1]_: 5 targets, 2 per organ, PD needs +20% and +5 mm over the nadir, nodes by
+#: short axis.
+RECIST_1_1 = Criteria(name="RECIST 1.1")
+
+#: RECIST 1.0 [2]_ as DECISION read it: 10 targets, 5 per organ, PD = +20% over the nadir
+#: with no absolute rule, nodes measured like other lesions.
+RECIST_1_0 = Criteria(
+    name="RECIST 1.0",
+    max_targets=10,
+    max_targets_per_organ=5,
+    pd_min_increase_mm=None,
+    nodes_by_short_axis=False,
+    node_measurable_mm=10.0,
+)
+
+
+@dataclass(frozen=True)
+class VisitAssessment:
+    """Result of :func:`assess_visits`: arrays over the caller's leading axes.
+
+    Visit 0 is baseline; its response fields are ``Response.NA``.
+
+    Attributes
+    ----------
+    target_sum : ndarray, shape (..., visit)
+        Sum of target diameters (mm); NaN where a target was not measured or the visit was
+        not held.
+    nadir : ndarray, shape (..., visit)
+        Reference for PD at each visit: the smallest complete sum before it, baseline
+        included (mm).
+    pct_from_baseline, pct_from_nadir : ndarray, shape (..., visit)
+        Percent change of ``target_sum`` from the baseline sum and from ``nadir``.
+    target, nontarget, overall : ndarray of int8, shape (..., visit)
+        :class:`Response` codes per visit.
+    new_lesion : ndarray of bool, shape (..., visit)
+    best : ndarray of int8, shape (...)
+        Best overall response (with confirmation when asked for).
+    pd_visit : ndarray of int, shape (...)
+        Index of the first PD visit, -1 if none.
+    pd_day : ndarray of float, shape (...)
+        Day of the first PD visit, NaN if none.
+    """
+
+    target_sum: np.ndarray
+    nadir: np.ndarray
+    pct_from_baseline: np.ndarray
+    pct_from_nadir: np.ndarray
+    target: np.ndarray
+    nontarget: np.ndarray
+    new_lesion: np.ndarray
+    overall: np.ndarray
+    best: np.ndarray
+    pd_visit: np.ndarray
+    pd_day: np.ndarray
+
+
+def _broadcast(name: str, value, shape: tuple[int, ...], dtype) -> np.ndarray:
+    array = np.asarray(value)
+    try:
+        return np.broadcast_to(array, shape).astype(dtype, copy=False)
+    except ValueError:
+        raise ValueError(
+            f"`{name}` has shape {array.shape}, which does not broadcast to {shape}"
+        ) from None
+
+
+def _first_index(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _overall_response(
+    target: np.ndarray, nontarget: np.ndarray, new_lesion: np.ndarray, has_targets: np.ndarray
+) -> np.ndarray:
+    """RECIST 1.1 Tables 1 (target disease) and 2 (non-target disease only)."""
+    r = Response
+    pd_ = new_lesion | (target == r.PD) | (nontarget == r.PD)
+    nontarget_gone = (nontarget == r.CR) | (nontarget == r.NA)
+    with_targets = np.select(
+        [target == r.CR, target == r.PR, target == r.SD],
+        [np.where(nontarget_gone, r.CR, r.PR), r.PR, r.SD],
+        r.NE,
+    )
+    without_targets = np.select(
+        [nontarget == r.CR, nontarget == r.NON_CR_NON_PD], [r.CR, r.NON_CR_NON_PD], r.NE
+    )
+    return np.where(pd_, r.PD, np.where(has_targets, with_targets, without_targets)).astype(np.int8)
+
+
+def assess_visits(
+    sizes,
+    *,
+    nodal,
+    day,
+    lesion_mask=None,
+    visit_mask=None,
+    new_lesion=None,
+    nontarget=None,
+    criteria: Criteria = RECIST_1_1,
+    confirm: bool = False,
+    confirm_days: float = 28,
+    min_sd_days: float = 42,
+) -> VisitAssessment:
+    """Classify target-lesion measurements by RECIST, for any number of patients at once.
+
+    Parameters
+    ----------
+    sizes : array_like, shape (..., visit, lesion)
+        Target lesion sizes in mm: longest diameter, or short axis for nodes under RECIST
+        1.1. Visit 0 is baseline. 0 = disappeared; NaN = not measured.
+    nodal : array_like of bool, shape (..., lesion)
+        Which target lesions are lymph nodes (broadcast against the leading axes).
+    day : array_like, shape (..., visit)
+        Day of each visit; baseline first, strictly increasing over held visits.
+    lesion_mask : array_like of bool, shape (..., lesion), optional
+        False for padding (a patient with fewer target lesions than the lesion axis). Default
+        all True. A patient with no target lesion is assessed by non-target disease alone.
+    visit_mask : array_like of bool, shape (..., visit), optional
+        False for visits that did not take place (ignored, not NE). Baseline must be held.
+    new_lesion : array_like of bool, shape (..., visit), optional
+        A new lesion was found at the visit. Default none.
+    nontarget : array_like of int, shape (..., visit), optional
+        Non-target response per visit as :class:`Response` codes (``NA`` = no non-target
+        disease, ``CR``, ``NON_CR_NON_PD``, ``PD``, ``NE``). Default ``NA``.
+    criteria : Criteria
+        :data:`RECIST_1_1` (default) or :data:`RECIST_1_0`, or your own.
+    confirm : bool
+        Require confirmation of CR / PR for the best overall response: a later assessment
+        at least ``confirm_days`` after it, before PD, with the same or a better response (a
+        CR followed by a PR confirms a PR). An unconfirmed CR / PR counts as SD if SD's
+        minimum duration is met.
+    confirm_days : float
+        Minimum days between a response and its confirmation.
+    min_sd_days : float
+        SD (or non-CR/non-PD) counts as best response only at an assessment at least this
+        many days after baseline; otherwise the best response is PD if PD follows, else NE.
+
+    Returns
+    -------
+    VisitAssessment
+
+    Notes
+    -----
+    Per visit: target PD (sum >= nadir x 1.2, and >= nadir + 5 mm under RECIST 1.1, or a
+    target lesion reappearing right after an overall CR) takes precedence; then NE if any
+    target lesion was not measured (the measured ones alone can already make PD, since a
+    missing lesion can only add to the sum); then CR (non-nodal targets 0, nodal targets
+    < 10 mm); then PR (sum <= 70% of baseline); else SD. The nadir is the smallest complete
+    sum so far, baseline included. Thresholds are inclusive up to
+    :data:`SIZE_TOLERANCE_MM`. PD is final: the first PD fixes ``pd_visit`` and the best
+    response; visits after it are still classified and reported.
+
+    Examples
+    --------
+    Two patients, three visits (baseline, week 8, week 16), two target lesions:
+
+    >>> import numpy as np
+    >>> from simtrial.recist import assess_visits, Response
+    >>> sizes = np.array([[[30.0, 20.0], [20.0, 14.0], [18.0, 12.0]],
+    ...                   [[30.0, 20.0], [28.0, 20.0], [35.0, 25.0]]])
+    >>> result = assess_visits(sizes, nodal=[False, False], day=[0, 56, 112])
+    >>> [Response(code).name for code in result.overall[0]]
+    ['NA', 'PR', 'PR']
+    >>> Response(result.best[1]).name, int(result.pd_visit[1])
+    ('PD', 2)
+    """
+    sizes = np.asarray(sizes, dtype=float)
+    if sizes.ndim < 2:
+        raise ValueError(f"`sizes` must have shape (..., visit, lesion); got shape {sizes.shape}")
+    lead, (n_visits, n_lesions) = sizes.shape[:-2], sizes.shape[-2:]
+    if n_visits < 1:
+        raise ValueError("`sizes` needs at least the baseline visit")
+    lesion_shape, visit_shape = lead + (n_lesions,), lead + (n_visits,)
+    nodal = _broadcast("nodal", nodal, lesion_shape, bool)
+    lesion_mask = (
+        np.ones(lesion_shape, bool)
+        if lesion_mask is None
+        else _broadcast("lesion_mask", lesion_mask, lesion_shape, bool)
+    )
+    day = _broadcast("day", day, visit_shape, float)
+    visit_mask = (
+        np.ones(visit_shape, bool)
+        if visit_mask is None
+        else _broadcast("visit_mask", visit_mask, visit_shape, bool)
+    )
+    new_lesion = (
+        np.zeros(visit_shape, bool)
+        if new_lesion is None
+        else _broadcast("new_lesion", new_lesion, visit_shape, bool)
+    )
+    nontarget = (
+        np.zeros(visit_shape, np.int8)
+        if nontarget is None
+        else _broadcast("nontarget", nontarget, visit_shape, np.int8)
+    )
+    _check_arrays(sizes, lesion_mask, day, visit_mask, nontarget)
+
+    n = int(np.prod(lead, dtype=np.int64))
+    sizes = sizes.reshape(n, n_visits, n_lesions)
+    nodal, lesion_mask = nodal.reshape(n, n_lesions), lesion_mask.reshape(n, n_lesions)
+    day, visit_mask = day.reshape(n, n_visits), visit_mask.reshape(n, n_visits)
+    new_lesion, nontarget = new_lesion.reshape(n, n_visits), nontarget.reshape(n, n_visits)
+
+    r = Response
+    tol = SIZE_TOLERANCE_MM
+    has_targets = lesion_mask.any(axis=-1)
+    by_short_axis = nodal & criteria.nodes_by_short_axis
+    gone_below = np.where(by_short_axis, criteria.node_normal_mm - tol, tol)  # (n, lesion)
+    baseline_sum = np.where(lesion_mask, sizes[:, 0, :], 0.0).sum(axis=-1)
+    nadir = baseline_sum.copy()
+
+    target_sum = np.full((n, n_visits), np.nan)
+    nadir_at = np.full((n, n_visits), np.nan)
+    target = np.zeros((n, n_visits), np.int8)
+    overall = np.zeros((n, n_visits), np.int8)
+    target_sum[:, 0] = np.where(has_targets, baseline_sum, np.nan)
+    nadir_at[:, 0] = target_sum[:, 0]
+    previous_overall_cr = np.zeros(n, bool)
+    pd_visit = np.full(n, -1)
+
+    for v in range(1, n_visits):
+        held = visit_mask[:, v]
+        measured = sizes[:, v, :]
+        missing = lesion_mask & np.isnan(measured)
+        incomplete = missing.any(axis=-1)
+        visit_sum = np.where(lesion_mask & ~missing, measured, 0.0).sum(axis=-1)
+        present = lesion_mask & ~missing & ~(measured < gone_below)
+        increase = visit_sum - nadir
+        pd_by_sum = (increase > tol) & (visit_sum >= (1 + criteria.pd_increase) * nadir - tol)
+        if criteria.pd_min_increase_mm is not None:
+            pd_by_sum &= increase >= criteria.pd_min_increase_mm - tol
+        reappeared = previous_overall_cr & present.any(axis=-1)
+        if not criteria.reappearance_after_cr_is_pd:
+            reappeared[:] = False
+        complete_cr = ~incomplete & ~present.any(axis=-1)
+        pr = visit_sum <= (1 - criteria.pr_decrease) * baseline_sum + tol
+        target_v = np.select(
+            [~has_targets, pd_by_sum | reappeared, incomplete, complete_cr, pr],
+            [r.NA, r.PD, r.NE, r.CR, r.PR],
+            r.SD,
+        ).astype(np.int8)
+        overall_v = _overall_response(target_v, nontarget[:, v], new_lesion[:, v], has_targets)
+
+        target[:, v] = np.where(held, target_v, r.NA)
+        overall[:, v] = np.where(held, overall_v, r.NA)
+        target_sum[:, v] = np.where(held & has_targets & ~incomplete, visit_sum, np.nan)
+        nadir_at[:, v] = np.where(held & has_targets, nadir, np.nan)
+        first_pd = held & (pd_visit < 0) & (overall_v == r.PD)
+        pd_visit[first_pd] = v
+        nadir = np.where(held & ~incomplete & has_targets, np.minimum(nadir, visit_sum), nadir)
+        previous_overall_cr = np.where(held, overall_v == r.CR, previous_overall_cr)
+
+    visit_index = np.arange(n_visits)
+    before_pd = (visit_index >= 1) & visit_mask
+    before_pd &= (pd_visit[:, None] < 0) | (visit_index <= pd_visit[:, None])
+    responded = np.where(before_pd, overall, r.NA)
+    is_cr = responded == r.CR
+    is_cr_or_pr = is_cr | (responded == r.PR)
+    elapsed = day - day[:, :1]
+
+    if confirm:
+        gap = day[:, None, :] - day[:, :, None]  # gap[i, v, w] = day_w - day_v
+        later = (visit_index[None, :] > visit_index[:, None]) & (gap >= confirm_days - 1e-9)
+        later &= before_pd[:, None, :]
+        confirmed_cr = is_cr & (later & is_cr[:, None, :]).any(axis=-1)
+        confirmed_pr = is_cr_or_pr & (later & is_cr_or_pr[:, None, :]).any(axis=-1)
+        # visit w confirms an earlier response: it is itself the later assessment of a pair
+        confirming = (later & is_cr_or_pr[:, :, None]).any(axis=1) & is_cr_or_pr
+    else:
+        confirmed_cr, confirmed_pr, confirming = is_cr, is_cr_or_pr, is_cr_or_pr
+
+    stable = (responded == r.SD) | (responded == r.NON_CR_NON_PD) | is_cr_or_pr
+    stable_long_enough = (stable & (elapsed >= min_sd_days - 1e-9)).any(axis=-1)
+    best = np.select(
+        [
+            confirmed_cr.any(axis=-1),
+            confirmed_pr.any(axis=-1),
+            stable_long_enough & has_targets,
+            stable_long_enough,
+            pd_visit >= 0,
+        ],
+        [r.CR, r.PR, r.SD, r.NON_CR_NON_PD, r.PD],
+        r.NE,
+    ).astype(np.int8)
+
+    if criteria.continued_response:
+        # a response, once established (confirmed if asked), persists until PD (FAQ)
+        established = np.cumsum(confirming, axis=-1) > 0
+        established[:, 1:] = established[:, :-1].copy()
+        established[:, 0] = False
+        persists = established & before_pd & (target == r.SD) & has_targets[:, None]
+        if persists.any():
+            target = np.where(persists, r.PR, target).astype(np.int8)
+            overall = np.where(
+                visit_mask & (visit_index >= 1),
+                _overall_response(target, nontarget, new_lesion, has_targets[:, None]),
+                r.NA,
+            ).astype(np.int8)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct_from_baseline = 100.0 * (target_sum / baseline_sum[:, None] - 1.0)
+        pct_from_nadir = np.where(nadir_at > 0, 100.0 * (target_sum / nadir_at - 1.0), np.nan)
+    nontarget_out = np.where(visit_mask & (visit_index >= 1), nontarget, r.NA).astype(np.int8)
+    pd_day = np.where(pd_visit >= 0, day[np.arange(n), np.maximum(pd_visit, 0)], np.nan)
+
+    def shaped(array: np.ndarray, per_visit: bool = True) -> np.ndarray:
+        return array.reshape(visit_shape if per_visit else lead)
+
+    return VisitAssessment(
+        target_sum=shaped(target_sum),
+        nadir=shaped(nadir_at),
+        pct_from_baseline=shaped(pct_from_baseline),
+        pct_from_nadir=shaped(pct_from_nadir),
+        target=shaped(target),
+        nontarget=shaped(nontarget_out),
+        new_lesion=shaped(new_lesion & visit_mask & (visit_index >= 1)),
+        overall=shaped(overall),
+        best=shaped(best, per_visit=False),
+        pd_visit=shaped(pd_visit, per_visit=False),
+        pd_day=shaped(pd_day, per_visit=False),
+    )
+
+
+def _check_arrays(sizes, lesion_mask, day, visit_mask, nontarget) -> None:
+    """Reject input the rules cannot apply to, naming the first offending position."""
+    negative = sizes < 0
+    if negative.any():
+        at = _first_index(negative)
+        raise ValueError(f"`sizes` must be >= 0 mm (0 = disappeared); got {sizes[at]} at {at}")
+    baseline = sizes[..., 0, :]
+    bad_baseline = lesion_mask & ~(baseline > 0)
+    if bad_baseline.any():
+        at = _first_index(bad_baseline)
+        raise ValueError(
+            f"every target lesion needs a baseline size > 0 mm; got {baseline[at]} at "
+            f"(..., lesion) index {at}"
+        )
+    if not visit_mask[..., 0].all():
+        at = _first_index(~visit_mask[..., 0])
+        raise ValueError(f"`visit_mask` must hold the baseline visit (index 0); not at {at}")
+    if not np.isfinite(day[visit_mask]).all():
+        raise ValueError("`day` must be finite at every held visit")
+    if day.shape[-1] > 1:
+        # compare each held visit with the previous held one: carry the last held day forward
+        held_day = np.where(visit_mask, day, -np.inf)
+        last_held = np.maximum.accumulate(held_day, axis=-1)
+        not_after = visit_mask[..., 1:] & ~(day[..., 1:] > last_held[..., :-1])
+        if not_after.any():
+            at = _first_index(not_after)
+            raise ValueError(
+                f"`day` must increase strictly over held visits; visit {at[-1] + 1} at "
+                f"{at[:-1]} is not after the visit before it"
+            )
+    allowed = np.isin(nontarget, np.array(_NONTARGET_CODES, dtype=np.int8))
+    if not allowed.all():
+        at = _first_index(~allowed)
+        names = ", ".join(c.name for c in _NONTARGET_CODES)
+        raise ValueError(f"`nontarget` codes must be one of {names}; got {nontarget[at]} at {at}")
+
+
+# ------------------------------------------------------------------------------- table door
+
+_LESION_COLUMNS = ("day", "lesion", "organ", "nodal", "target", "size_mm")
+_NONTARGET_BY_NAME = {c.name: c for c in _NONTARGET_CODES if c is not Response.NA}
+_NODE_ORGAN = "lymph node"
+
+
+@dataclass(frozen=True)
+class PatientAssessment:
+    """One patient's RECIST assessment, from :func:`assess_patient`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per follow-up day: ``day``, ``target_sum`` (mm), ``pct_from_baseline``,
+        ``pct_from_nadir``, ``target``, ``nontarget``, ``new_lesion``, ``overall``.
+    best : str
+        Best overall response: ``"CR"``, ``"PR"``, ``"SD"``, ``"NON_CR_NON_PD"``, ``"PD"`` or
+        ``"NE"``.
+    pd_day : float or None
+        Day of the first PD, None if none.
+    baseline_sum : float
+        Sum of target diameters at baseline (mm); NaN without target lesions.
+    criteria : Criteria
+    """
+
+    table: pd.DataFrame
+    best: str
+    pd_day: float | None
+    baseline_sum: float
+    criteria: Criteria = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The visit table (a copy)."""
+        return self.table.copy()
+
+    def __str__(self) -> str:
+        pd_text = "none" if self.pd_day is None else f"day {self.pd_day:g}"
+        return (
+            f"{self.criteria.name}: baseline sum {self.baseline_sum:g} mm, "
+            f"best overall response {self.best}, first PD {pd_text}\n"
+            + self.table.to_string(index=False, float_format=lambda x: f"{x:.1f}")
+        )
+
+
+def _require_columns(frame, columns, name: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(frame).__name__}")
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise ValueError(f"`{name}` lacks column(s) {absent}; it needs {list(columns)}")
+
+
+def _organ_key(organ, nodal: bool, criteria: Criteria) -> str:
+    return _NODE_ORGAN if nodal and criteria.nodes_by_short_axis else str(organ)
+
+
+def _check_targets(targets: pd.DataFrame, criteria: Criteria) -> None:
+    if len(targets) > criteria.max_targets:
+        raise ValueError(
+            f"{len(targets)} target lesions ({', '.join(map(str, targets['lesion']))}); "
+            f"{criteria.name} allows at most {criteria.max_targets}"
+        )
+    organs = [
+        _organ_key(o, n, criteria) for o, n in zip(targets["organ"], targets["nodal"], strict=True)
+    ]
+    counts = pd.Series(organs).value_counts()
+    crowded = counts[counts > criteria.max_targets_per_organ]
+    if len(crowded):
+        raise ValueError(
+            f"{crowded.iloc[0]} target lesions in organ {crowded.index[0]!r}; {criteria.name} "
+            f"allows at most {criteria.max_targets_per_organ} per organ (lymph nodes are one "
+            "organ)"
+        )
+    for row in targets.itertuples(index=False):
+        by_short_axis = bool(row.nodal) and criteria.nodes_by_short_axis
+        floor = criteria.node_measurable_mm if by_short_axis else criteria.measurable_mm
+        if not row.size_mm >= floor:
+            kind = "nodal target (short axis)" if by_short_axis else "target"
+            raise ValueError(
+                f"lesion {row.lesion!r}: baseline size {row.size_mm} mm is not measurable as a "
+                f"{kind} under {criteria.name} (needs >= {floor:g} mm)"
+            )
+
+
+def assess_patient(
+    lesions: pd.DataFrame,
+    visits: pd.DataFrame | None = None,
+    *,
+    criteria: Criteria = RECIST_1_1,
+    confirm: bool = False,
+    confirm_days: float = 28,
+    min_sd_days: float = 42,
+) -> PatientAssessment:
+    """Assess one patient's measurements by RECIST and return the visit-by-visit table.
+
+    Parameters
+    ----------
+    lesions : pandas.DataFrame
+        One row per (lesion, assessment): ``day`` (days since baseline; baseline is day 0),
+        ``lesion`` (id), ``organ`` (str), ``nodal`` (bool), ``target`` (bool), ``size_mm``
+        (longest diameter, or short axis for nodes; 0 = disappeared; NaN = not measured).
+        Rows of each lesion in increasing ``day``. Only target lesions' sizes enter the sum;
+        a target lesion without a row on a follow-up day counts as not measured.
+    visits : pandas.DataFrame, optional
+        One row per follow-up ``day`` with ``new_lesion`` (bool) and, when the patient has
+        non-target disease, ``nontarget`` (``"CR"``, ``"NON_CR_NON_PD"``, ``"PD"`` or
+        ``"NE"``). Follow-up days are the union of these days and the lesion table's.
+    criteria, confirm, confirm_days, min_sd_days
+        As in :func:`assess_visits`.
+
+    Returns
+    -------
+    PatientAssessment
+
+    Raises
+    ------
+    ValueError
+        Naming the lesion / day and the rule: missing columns, negative sizes, a target not
+        measured (or not measurable) at baseline, duplicate (lesion, day) rows, unsorted days,
+        too many targets overall or per organ, unknown non-target status, non-target lesions
+        without a non-target status.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from simtrial.recist import assess_patient
+    >>> lesions = pd.DataFrame({
+    ...     "day":    [0, 0, 56, 56, 112, 112],
+    ...     "lesion": ["lung-1", "node-1"] * 3,
+    ...     "organ":  ["lung", "lymph node"] * 3,
+    ...     "nodal":  [False, True] * 3,
+    ...     "target": [True, True] * 3,
+    ...     "size_mm": [22.0, 18.0, 14.0, 12.0, 19.0, 13.0],
+    ... })
+    >>> result = assess_patient(lesions)
+    >>> result.best, result.pd_day
+    ('PR', 112.0)
+    >>> result.table[["day", "target_sum", "overall"]]
+       day  target_sum overall
+    0   56        26.0      PR
+    1  112        32.0      PD
+    """
+    _require_columns(lesions, _LESION_COLUMNS, "lesions")
+    lesions = lesions.reset_index(drop=True)
+    if lesions["day"].isna().any() or (lesions["day"] < 0).any():
+        row = lesions[lesions["day"].isna() | (lesions["day"] < 0)].iloc[0]
+        raise ValueError(f"lesion {row['lesion']!r}: `day` must be >= 0, got {row['day']}")
+    negative = lesions["size_mm"] < 0
+    if negative.any():
+        row = lesions[negative].iloc[0]
+        raise ValueError(
+            f"lesion {row['lesion']!r}, day {row['day']}: size_mm must be >= 0 mm "
+            f"(0 = disappeared), got {row['size_mm']}"
+        )
+    duplicated = lesions.duplicated(["lesion", "day"], keep=False)
+    if duplicated.any():
+        row = lesions[duplicated].iloc[0]
+        raise ValueError(
+            f"lesion {row['lesion']!r} has more than one row on day {row['day']}; each "
+            "(lesion, day) must appear once"
+        )
+    for lesion_id, days in lesions.groupby("lesion", sort=False)["day"]:
+        if not days.is_monotonic_increasing:
+            raise ValueError(
+                f"lesion {lesion_id!r}: rows are not in increasing day order ({list(days)})"
+            )
+    attributes = lesions.groupby("lesion", sort=False)[["organ", "nodal", "target"]]
+    inconsistent = attributes.nunique(dropna=False).max(axis=1) > 1
+    if inconsistent.any():
+        raise ValueError(
+            f"lesion {inconsistent[inconsistent].index[0]!r}: organ, nodal and target must be "
+            "the same on every row"
+        )
+
+    per_lesion = lesions.groupby("lesion", sort=False).first().reset_index()
+    target_ids = per_lesion.loc[per_lesion["target"].astype(bool), "lesion"].tolist()
+    baseline = lesions[lesions["day"] == 0].set_index("lesion")["size_mm"]
+    for lesion_id in target_ids:
+        if lesion_id not in baseline.index or np.isnan(baseline[lesion_id]):
+            raise ValueError(
+                f"target lesion {lesion_id!r} has no baseline (day 0) measurement; every "
+                "target must be measured at baseline"
+            )
+    target_rows = per_lesion[per_lesion["target"].astype(bool)].assign(
+        size_mm=lambda t: baseline.reindex(t["lesion"]).to_numpy()
+    )
+    _check_targets(target_rows, criteria)
+
+    has_nontarget_lesions = not per_lesion["target"].astype(bool).all()
+    visit_table = _visit_table(visits, has_nontarget_lesions)
+    follow_up = sorted(
+        set(lesions.loc[lesions["day"] > 0, "day"]) | set(visit_table.index.tolist())
+    )
+    days = np.array([0.0, *follow_up])
+
+    sizes = (
+        lesions[lesions["lesion"].isin(target_ids)]
+        .pivot(index="day", columns="lesion", values="size_mm")
+        .reindex(index=days, columns=target_ids)
+        .to_numpy(dtype=float)
+    )
+    nodal = target_rows["nodal"].astype(bool).to_numpy()
+    visit_table = visit_table.reindex(days[1:])
+    new_lesion = np.concatenate([[False], visit_table["new_lesion"].fillna(False).to_numpy(bool)])
+    nontarget = np.concatenate(
+        [[Response.NA], visit_table["nontarget"].fillna(Response.NA).to_numpy(np.int8)]
+    ).astype(np.int8)
+
+    result = assess_visits(
+        sizes.reshape(len(days), len(target_ids)),
+        nodal=nodal,
+        day=days,
+        new_lesion=new_lesion,
+        nontarget=nontarget,
+        criteria=criteria,
+        confirm=confirm,
+        confirm_days=confirm_days,
+        min_sd_days=min_sd_days,
+    )
+    table = pd.DataFrame(
+        {
+            "day": follow_up,
+            "target_sum": result.target_sum[1:],
+            "pct_from_baseline": result.pct_from_baseline[1:],
+            "pct_from_nadir": result.pct_from_nadir[1:],
+            "target": _RESPONSE_NAMES[result.target[1:]],
+            "nontarget": _RESPONSE_NAMES[result.nontarget[1:]],
+            "new_lesion": result.new_lesion[1:],
+            "overall": _RESPONSE_NAMES[result.overall[1:]],
+        }
+    )
+    pd_day = None if np.isnan(result.pd_day) else float(result.pd_day)
+    return PatientAssessment(
+        table=table,
+        best=Response(int(result.best)).name,
+        pd_day=pd_day,
+        baseline_sum=float(result.target_sum[0]),
+        criteria=criteria,
+    )
+
+
+def _visit_table(visits: pd.DataFrame | None, has_nontarget_lesions: bool) -> pd.DataFrame:
+    """Per follow-up day: new_lesion (bool) and nontarget (Response code), indexed by day."""
+    if visits is None:
+        visits = pd.DataFrame({"day": pd.Series([], dtype=float)})
+    _require_columns(visits, ("day",), "visits")
+    visits = visits.reset_index(drop=True)
+    if not visits["day"].is_monotonic_increasing or visits["day"].duplicated().any():
+        raise ValueError(f"`visits` days must be strictly increasing; got {list(visits['day'])}")
+    if (visits["day"] <= 0).any():
+        raise ValueError(f"`visits` rows are follow-up days (> 0); got day {visits['day'].min()}")
+    new_lesion = (
+        visits["new_lesion"].astype(bool)
+        if "new_lesion" in visits
+        else pd.Series(False, index=visits.index)
+    )
+    if "nontarget" in visits:
+        unknown = ~visits["nontarget"].isin(list(_NONTARGET_BY_NAME))
+        if unknown.any():
+            row = visits[unknown].iloc[0]
+            raise ValueError(
+                f"day {row['day']}: unknown non-target status {row['nontarget']!r}; allowed: "
+                f"{', '.join(_NONTARGET_BY_NAME)}"
+            )
+        nontarget = visits["nontarget"].map(lambda s: int(_NONTARGET_BY_NAME[s]))
+    elif has_nontarget_lesions:
+        raise ValueError(
+            "`lesions` has non-target lesions, so `visits` needs a `nontarget` column "
+            f"({', '.join(_NONTARGET_BY_NAME)}) for every follow-up day"
+        )
+    else:
+        nontarget = pd.Series(int(Response.NA), index=visits.index)
+    return pd.DataFrame(
+        {"new_lesion": new_lesion.to_numpy(), "nontarget": nontarget.to_numpy()},
+        index=visits["day"].to_numpy(dtype=float),
+    )
+
+
+def select_targets(lesion_table: pd.DataFrame, *, criteria: Criteria = RECIST_1_1) -> pd.DataFrame:
+    """Choose target lesions at baseline.
+
+    Measurable lesions are non-nodal lesions with longest diameter >= 10 mm and (RECIST 1.1)
+    nodes with short axis >= 15 mm; nodes of 10-15 mm are non-target, nodes < 10 mm are
+    normal. Targets are chosen largest first, but each involved organ's largest measurable
+    lesion before any organ's second, so the targets represent all involved organs; at most
+    ``criteria.max_targets`` in all and ``criteria.max_targets_per_organ`` per organ (lymph
+    nodes are one organ).
+
+    Parameters
+    ----------
+    lesion_table : pandas.DataFrame
+        One row per baseline lesion: ``lesion``, ``organ``, ``nodal`` (bool), ``size_mm``.
+    criteria : Criteria
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input with ``category`` (``"target"``, ``"non-target"``, ``"normal node"``) and
+        ``target`` (bool) columns added, in the input's row order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from simtrial.recist import select_targets
+    >>> table = pd.DataFrame({
+    ...     "lesion": ["L1", "L2", "L3", "N1", "N2", "B1"],
+    ...     "organ": ["lung", "lung", "lung", "neck", "neck", "bone"],
+    ...     "nodal": [False, False, False, True, True, False],
+    ...     "size_mm": [25.0, 18.0, 12.0, 16.0, 12.0, 8.0],
+    ... })
+    >>> select_targets(table)[["lesion", "category"]]
+      lesion     category
+    0     L1       target
+    1     L2       target
+    2     L3   non-target
+    3     N1       target
+    4     N2   non-target
+    5     B1   non-target
+    """
+    _require_columns(lesion_table, ("lesion", "organ", "nodal", "size_mm"), "lesion_table")
+    table = lesion_table.reset_index(drop=True).copy()
+    if table["lesion"].duplicated().any():
+        raise ValueError(
+            f"lesion {table.loc[table['lesion'].duplicated(), 'lesion'].iloc[0]!r} appears "
+            "twice; a baseline table has one row per lesion"
+        )
+    bad = ~(table["size_mm"] >= 0)
+    if bad.any():
+        row = table[bad].iloc[0]
+        raise ValueError(f"lesion {row['lesion']!r}: size_mm must be >= 0, got {row['size_mm']}")
+    nodal = table["nodal"].astype(bool).to_numpy()
+    size = table["size_mm"].to_numpy(dtype=float)
+    by_short_axis = nodal & criteria.nodes_by_short_axis
+    normal_node = by_short_axis & (size < criteria.node_normal_mm)
+    measurable = np.where(
+        by_short_axis, size >= criteria.node_measurable_mm, size >= criteria.measurable_mm
+    )
+    organ = pd.Series(
+        [_organ_key(o, n, criteria) for o, n in zip(table["organ"], nodal, strict=True)]
+    )
+    candidates = pd.DataFrame({"organ": organ, "size": size})[measurable]
+    rank_in_organ = candidates.groupby("organ")["size"].rank(method="first", ascending=False)
+    order = (
+        candidates.assign(rank=rank_in_organ)
+        .query("rank <= @criteria.max_targets_per_organ")
+        .sort_values(["rank", "size"], ascending=[True, False], kind="stable")
+    )
+    chosen = order.index[: criteria.max_targets]
+    is_target = np.zeros(len(table), bool)
+    is_target[chosen] = True
+    table["category"] = np.select([is_target, normal_node], ["target", "normal node"], "non-target")
+    table["target"] = is_target
+    return table

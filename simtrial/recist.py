@@ -296,7 +296,7 @@ def assess_visits(
     >>> [Response(code).name for code in result.overall[0]]
     ['NA', 'PR', 'PR']
     >>> Response(result.best[1]).name, int(result.pd_visit[1])
-    ('PD', 2)
+    ('SD', 2)
     """
     sizes = np.asarray(sizes, dtype=float)
     if sizes.ndim < 2:
@@ -695,10 +695,18 @@ def assess_patient(
         .to_numpy(dtype=float)
     )
     nodal = target_rows["nodal"].astype(bool).to_numpy()
-    visit_table = visit_table.reindex(days[1:])
-    new_lesion = np.concatenate([[False], visit_table["new_lesion"].fillna(False).to_numpy(bool)])
+    follow_up_days = days[1:]
+    new_lesion = np.concatenate(
+        [
+            [False],
+            visit_table["new_lesion"].reindex(follow_up_days, fill_value=False).to_numpy(bool),
+        ]
+    )
     nontarget = np.concatenate(
-        [[Response.NA], visit_table["nontarget"].fillna(Response.NA).to_numpy(np.int8)]
+        [
+            [Response.NA],
+            visit_table["nontarget"].reindex(follow_up_days, fill_value=Response.NA).to_numpy(),
+        ]
     ).astype(np.int8)
 
     result = assess_visits(

@@ -128,6 +128,12 @@ class Cohort(_Config):
 
     @model_validator(mode="after")
     def _multipliers_name_histologies(self) -> Cohort:
+        nodal = [name for name, site in self.sites.items() if site.nodal]
+        if len(nodal) > 1:
+            raise ValueError(
+                f"sites {nodal} are all nodal; RECIST counts lymph nodes as one organ, so "
+                "give them as one nodal site"
+            )
         unknown = set(self.histology_growth_multiplier) - set(self.histology)
         if unknown:
             raise ValueError(

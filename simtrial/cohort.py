@@ -186,8 +186,9 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
 
     # non-target disease: every simulated lesion not chosen, lesions beyond `per_site`, and
     # the non-target lesions of each involved site
-    all_volume = (np.where(exists, size, 0.0).astype(float) ** 3).sum(axis=(1, 2))
-    unchosen_volume = np.maximum(all_volume - (size_mm**3).sum(axis=1), 0.0)
+    existing = np.where(exists, size, np.float32(0.0))
+    all_volume = (existing * existing * existing).sum(axis=(1, 2), dtype=float)
+    unchosen_volume = np.maximum(all_volume - (size_mm * size_mm * size_mm).sum(axis=1), 0.0)
     nt_mean = np.array([s.nontarget_lesions_mean for s in sites])
     n_nontarget = np.where(involved, rng.poisson(nt_mean, (n, n_sites)), 0)
     n_nontarget += np.maximum(n_lesions_site - per_site, 0)

@@ -1,0 +1,367 @@
+"""Dosing and toxicity: adverse events arriving on drug, and the label's rules turning them
+into a dose history.
+
+The model is event-driven: instead of a Bernoulli draw per patient per week, each loop
+iteration draws, for every patient still on treatment at once, the time of that patient's
+next dose-relevant event by inverting a piecewise-constant hazard, then which event it was:
+
+- a **dose-limiting episode** (hazard ``dlt_rate x multiplier(cycle) x susceptibility x
+  (dose / top dose) ** dose_exponent``), attributed to an adverse-event type by its
+  ``dlt_share`` and given a grade; the type's rules (or the general ones) say what happens:
+  continue, interrupt, reduce, interrupt then reduce (one or two levels), or stop;
+- **stopping for an unrelated adverse event** (``background_stop_rate``, any arm).
+
+Hazards are constant within each treatment cycle between events, so each draw is exact; a
+patient's clock jumps over an interruption (the drug's hazards are zero while it lasts).
+Doses only move down the ladder (no re-escalation); after ``dosing.max_dose_events``
+dose-limiting episodes no more are drawn.
+
+Once the dose history is known, the **first onset** of each adverse-event type at any grade
+is drawn by inverting its cumulative hazard ``onset_rate x susceptibility x integral of
+(multiplier x dose factor)`` + ``placebo_rate x t`` along that history (exact: the integrand
+is piecewise constant); a dose-limiting episode of a type is also an onset of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from simtrial.scenario import Scenario
+
+__all__ = ["ACTIONS", "DoseHistory", "simulate_dosing"]
+
+#: Dose-modification actions, by code.
+ACTIONS = ("continue", "interrupt", "reduce", "interrupt_reduce", "interrupt_reduce2", "stop")
+_ACTION = {name: code for code, name in enumerate(ACTIONS)}
+_LEVEL_STEP = np.array([0, 0, 1, 1, 2, 0])
+_INTERRUPTS = np.array([False, True, False, True, True, False])
+OFF = -1  # level code while the drug is not taken
+
+
+@dataclass(frozen=True)
+class DoseHistory:
+    """Dose over time and adverse events, per row (replicate x patient).
+
+    Attributes
+    ----------
+    change_day, change_level : ndarray, shape (row, change)
+        The dose changes at ``change_day`` to ladder level ``change_level`` (0 = top, -1 =
+        off). Column 0 is day 0. Unused columns have day +inf.
+    ladder_mg : ndarray, shape (level,)
+    exposure_by_level : ndarray, shape (level,)
+        Exposure at each level relative to the top (0 off drug).
+    stop_day : ndarray, shape (row,)
+        Day treatment stopped for an adverse event (+inf if it did not).
+    stop_related : ndarray of bool, shape (row,)
+        The stop was for a drug-related episode (else an unrelated adverse event).
+    onset_day : ndarray, shape (row, event)
+        First onset of each adverse-event type, any grade (+inf if none).
+    episode_day, episode_type, episode_grade, episode_action : ndarray, shape (row, episode)
+        Dose-limiting episodes in order (day +inf, type -1 where unused); action codes index
+        :data:`ACTIONS`.
+    event_names : tuple of str
+    """
+
+    change_day: np.ndarray
+    change_level: np.ndarray
+    ladder_mg: np.ndarray
+    exposure_by_level: np.ndarray
+    stop_day: np.ndarray
+    stop_related: np.ndarray
+    onset_day: np.ndarray
+    episode_day: np.ndarray
+    episode_type: np.ndarray
+    episode_grade: np.ndarray
+    episode_action: np.ndarray
+    event_names: tuple[str, ...]
+
+    def level_values(self, by_level: np.ndarray, off_value: float = 0.0) -> np.ndarray:
+        """Per change point, the value of ``by_level`` at its level (``off_value`` when off)."""
+        table = np.append(np.asarray(by_level, float), off_value)  # index -1 -> off
+        return table[self.change_level]
+
+    def _segment_index(self, times: np.ndarray) -> np.ndarray:
+        """Per time, the column of the last change at or before it, shape (row, time)."""
+        used = int(np.isfinite(self.change_day).sum(axis=1).max())
+        index = np.zeros(times.shape, np.int64)
+        for column in range(1, used):  # few columns: cheaper than a (row, time, change) compare
+            index += self.change_day[:, column : column + 1] <= times
+        return index
+
+    def integrate(self, times: np.ndarray, by_level, off_value: float = 0.0) -> np.ndarray:
+        """Integral from day 0 to ``times`` of a function of the dose level.
+
+        Parameters
+        ----------
+        times : ndarray, shape (row, time)
+        by_level : array_like, shape (level,)
+            The integrand at each ladder level; ``off_value`` while off drug.
+
+        Returns
+        -------
+        ndarray, shape (row, time)
+        """
+        values = self.level_values(by_level, off_value)
+        day = self.change_day
+        finite = np.isfinite(day)
+        next_day = np.concatenate([day[:, 1:], np.full((day.shape[0], 1), np.inf)], axis=1)
+        length = np.where(np.isfinite(next_day), next_day - np.where(finite, day, 0.0), 0.0)
+        cumulative = np.zeros(day.shape)
+        np.cumsum((values * length)[:, :-1], axis=1, out=cumulative[:, 1:])
+        index = self._segment_index(times)
+        start = np.take_along_axis(day, index, axis=1)
+        slope = np.take_along_axis(values, index, axis=1)
+        return np.take_along_axis(cumulative, index, axis=1) + slope * (times - start)
+
+    def level_at(self, times: np.ndarray) -> np.ndarray:
+        """Ladder level (-1 off) in force at ``times``, shape (row, time)."""
+        return np.take_along_axis(self.change_level, self._segment_index(times), axis=1)
+
+    def dose_at(self, times: np.ndarray) -> np.ndarray:
+        """Daily dose (mg) in force at ``times``, shape (row, time)."""
+        table = np.append(self.ladder_mg, 0.0)
+        return table[self.level_at(times)]
+
+
+def _rule_table(scenario: Scenario, names: list[str], depth: int) -> np.ndarray:
+    """Action code by (event type, grade 2/3/4, occurrence), the last action repeating."""
+    tox = scenario.toxicity
+    table = np.zeros((len(names), 3, depth), np.int8)
+    for k, name in enumerate(names):
+        rules = tox.events[name].rules or tox.rules
+        for g, grade in enumerate(("2", "3", "4")):
+            actions = rules.get(grade, tox.rules[grade])
+            codes = [_ACTION[a] for a in actions]
+            codes += [codes[-1]] * max(depth - len(codes), 0)
+            table[k, g] = codes[:depth]
+    return table
+
+
+def simulate_dosing(
+    scenario: Scenario,
+    *,
+    on_drug: np.ndarray,
+    start_level: np.ndarray,
+    susceptibility: np.ndarray,
+    horizon_days: float,
+    rng=None,
+) -> DoseHistory:
+    """Simulate adverse events and the resulting dose history of every row.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    on_drug : ndarray of bool, shape (row,)
+        False on placebo: no drug, no drug-related toxicity; background events still occur.
+    start_level : ndarray of int, shape (row,)
+        Ladder index of the starting dose (ignored off drug).
+    susceptibility : ndarray, shape (row,)
+        Multiplier of the drug-related hazards.
+    horizon_days : float
+        Nothing is simulated after this day.
+    rng : numpy.random.Generator, int, SeedSequence or None
+
+    Returns
+    -------
+    DoseHistory
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simtrial.scenario import load_scenario
+    >>> from simtrial.dosing import simulate_dosing
+    >>> scenario = load_scenario("scenarios/decision.toml")
+    >>> history = simulate_dosing(scenario, on_drug=np.array([True, False]),
+    ...     start_level=np.array([0, 0]), susceptibility=np.ones(2), horizon_days=365, rng=4)
+    >>> history.dose_at(np.array([[0.0], [0.0]])).ravel().tolist()
+    [800.0, 0.0]
+    """
+    rng = np.random.default_rng(rng)
+    tox, dosing = scenario.toxicity, scenario.dosing
+    names = list(tox.events)
+    n_events = len(names)
+    max_episodes = dosing.max_dose_events
+    n = len(on_drug)
+    ladder = np.asarray(dosing.ladder_mg_per_day, float)
+    n_levels = len(ladder)
+    dose_factor = np.append((ladder / ladder[0]) ** tox.dose_exponent, 0.0)  # -1 -> off
+    share = np.cumsum([tox.events[k].dlt_share for k in names])
+    grade_cdf = np.cumsum(
+        [[tox.events[k].grade_probabilities.get(g, 0.0) for g in ("2", "3", "4")] for k in names],
+        axis=1,
+    )
+    rules = _rule_table(scenario, names, max_episodes)
+    multipliers = np.asarray(tox.cycle_multipliers, float)
+    cycle_start = tox.cycle_days * np.arange(len(multipliers))
+    cycle_end = np.append(cycle_start[1:], np.inf)
+
+    on_drug = np.asarray(on_drug, bool)
+    level = np.where(on_drug, np.asarray(start_level), OFF).astype(np.int64)
+    susceptibility = np.asarray(susceptibility, float)
+    t = np.zeros(n)
+    on_treatment = np.ones(n, bool)
+    episodes = np.zeros(n, np.int64)
+    occurrences = np.zeros((n, n_events), np.int64)
+
+    n_changes = 1 + 2 * max_episodes + 1
+    change_day = np.full((n, n_changes), np.inf)
+    change_level = np.full((n, n_changes), OFF, np.int8)
+    change_day[:, 0] = 0.0
+    change_level[:, 0] = level
+    used = np.ones(n, np.int64)
+    stop_day = np.full(n, np.inf)
+    stop_related = np.zeros(n, bool)
+    episode_day = np.full((n, max_episodes), np.inf)
+    episode_type = np.full((n, max_episodes), -1, np.int8)
+    episode_grade = np.zeros((n, max_episodes), np.int8)
+    episode_action = np.zeros((n, max_episodes), np.int8)
+
+    def append_change(rows, day, new_level):
+        change_day[rows, used[rows]] = day
+        change_level[rows, used[rows]] = new_level
+        used[rows] += 1
+
+    background_stop = tox.background_stop_rate_per_day
+    live = np.flatnonzero(on_drug | (background_stop > 0))
+    for _ in range(max_episodes + 2):
+        # hazards per cycle of the rows still at risk: dose-limiting episode + unrelated stop
+        dlt = susceptibility[live] * dose_factor[level[live]] * tox.dlt_rate_per_day
+        dlt = np.where(episodes[live] < max_episodes, dlt, 0.0)
+        rate = dlt[:, None] * multipliers + background_stop
+        tau, piece = _next_event(rng, rate, t[live], cycle_start, cycle_end)
+        happens = tau < horizon_days
+        live, tau, piece, dlt = live[happens], tau[happens], piece[happens], dlt[happens]
+        if live.size == 0:
+            break
+        t[live] = tau
+        is_dlt = rng.random(live.size) * (dlt * multipliers[piece] + background_stop) < (
+            dlt * multipliers[piece]
+        )
+        _stop(live[~is_dlt], tau[~is_dlt], on_treatment, stop_day, level, append_change)
+        rows, when = live[is_dlt], tau[is_dlt]
+
+        kind = np.searchsorted(share / share[-1], rng.random(rows.size), "right")
+        kind = np.minimum(kind, n_events - 1)
+        u = rng.random(rows.size)[:, None] * grade_cdf[kind, -1:]
+        grade = np.minimum((grade_cdf[kind] <= u).sum(axis=1), 2)
+        occurrence = np.minimum(occurrences[rows, kind], max_episodes - 1)
+        action = rules[kind, grade, occurrence].astype(np.int64)
+        action[rng.random(rows.size) < tox.stop_probability] = _ACTION["stop"]
+        action[level[rows] + _LEVEL_STEP[action] >= n_levels] = _ACTION["stop"]
+        occurrences[rows, kind] += 1
+        slot = episodes[rows]
+        episode_day[rows, slot] = when
+        episode_type[rows, slot] = kind
+        episode_grade[rows, slot] = grade + 2
+        episode_action[rows, slot] = action
+        episodes[rows] += 1
+
+        stops = action == _ACTION["stop"]
+        _stop(rows[stops], when[stops], on_treatment, stop_day, level, append_change)
+        stop_related[rows[stops]] = True
+        changes = ~stops & (action != _ACTION["continue"])
+        rows, when, action = rows[changes], when[changes], action[changes]
+        new_level = level[rows] + _LEVEL_STEP[action]
+        pause = _INTERRUPTS[action]
+        duration = tox.interruption_median_days * np.exp(
+            tox.interruption_log_sd * rng.standard_normal(rows.size)
+        )
+        append_change(rows[pause], when[pause], OFF)
+        resume = np.where(pause, when + duration, when)
+        append_change(rows, resume, new_level)
+        level[rows] = new_level
+        t[rows] = resume
+        live = live[on_treatment[live]]
+
+    last = int(used.max())
+    history = DoseHistory(
+        change_day=change_day[:, :last],
+        change_level=change_level[:, :last],
+        ladder_mg=ladder,
+        exposure_by_level=(ladder / ladder[0]) ** dosing.exposure_exponent,
+        stop_day=stop_day,
+        stop_related=stop_related,
+        onset_day=np.empty((n, 0)),
+        episode_day=episode_day,
+        episode_type=episode_type,
+        episode_grade=episode_grade,
+        episode_action=episode_action,
+        event_names=tuple(names),
+    )
+    onset_day = _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_days)
+    return replace(history, onset_day=onset_day)
+
+
+def _next_event(rng, rate, now, cycle_start, cycle_end) -> tuple[np.ndarray, np.ndarray]:
+    """Time of the next event under hazards constant within each cycle, and its cycle.
+
+    ``rate`` has shape (row, cycle); the last cycle lasts for ever. Rows with no event get
+    +inf.
+    """
+    start = np.maximum(cycle_start, now[:, None])
+    length = np.maximum(cycle_end - start, 0.0)
+    with np.errstate(invalid="ignore"):
+        mass = np.where(rate > 0, rate * length, 0.0)
+    cumulative = np.cumsum(mass, axis=1)
+    target = rng.standard_exponential(len(now))
+    reached = cumulative >= target[:, None]
+    piece = np.argmax(reached, axis=1)
+    rows = np.arange(len(now))
+    before = np.where(piece > 0, cumulative[rows, piece - 1], 0.0)
+    with np.errstate(divide="ignore"):
+        tau = start[rows, piece] + (target - before) / rate[rows, piece]
+    return np.where(reached.any(axis=1), tau, np.inf), piece
+
+
+def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_days):
+    """First onset of each adverse-event type, by inverting its cumulative hazard exactly."""
+    tox = scenario.toxicity
+    names = history.event_names
+    onset_rate = np.array([tox.events[k].onset_rate_per_day for k in names])
+    placebo_rate = np.array([tox.events[k].placebo_rate_per_day for k in names])
+    multipliers = np.asarray(tox.cycle_multipliers, float)
+    cycle_start = tox.cycle_days * np.arange(len(multipliers))
+    n = len(susceptibility)
+
+    # breakpoints: dose changes and cycle starts; within a piece the hazard is constant
+    points = np.concatenate(
+        [history.change_day, np.broadcast_to(cycle_start[1:], (n, len(cycle_start) - 1))],
+        axis=1,
+    )
+    points.sort(axis=1)
+    level = history.level_at(points)
+    cycle = np.searchsorted(cycle_start, points, side="right") - 1
+    drug_density = susceptibility[:, None] * dose_factor[level] * multipliers[cycle]
+    drug_density = np.where(np.isfinite(points), drug_density, 0.0)
+    finite_points = np.where(np.isfinite(points), points, 0.0)
+    length = np.where(np.isfinite(points[:, 1:]), np.diff(finite_points, axis=1), 0.0)
+    load = np.zeros(points.shape)  # integral of the drug density up to each breakpoint
+    np.cumsum(drug_density[:, :-1] * length, axis=1, out=load[:, 1:])
+
+    target = rng.standard_exponential((n, len(names)))
+    onset = np.full((n, len(names)), np.inf)
+    for k in range(len(names)):
+        hazard = onset_rate[k] * load + placebo_rate[k] * finite_points
+        hazard = np.where(np.isfinite(points), hazard, np.inf)
+        index = np.maximum((hazard < target[:, k : k + 1]).sum(axis=1) - 1, 0)
+        rows = np.arange(n)
+        slope = onset_rate[k] * drug_density[rows, index] + placebo_rate[k]
+        with np.errstate(divide="ignore"):
+            onset[:, k] = points[rows, index] + (target[:, k] - hazard[rows, index]) / slope
+    onset[onset >= horizon_days] = np.inf
+    # a dose-limiting episode of a type is also its onset
+    for k in range(len(names)):
+        first_episode = np.where(history.episode_type == k, history.episode_day, np.inf).min(1)
+        onset[:, k] = np.minimum(onset[:, k], first_episode)
+    return onset
+
+
+def _stop(rows, when, on_treatment, stop_day, level, append_change) -> None:
+    """End treatment permanently (drug rows get an 'off' change point)."""
+    drug_rows = level[rows] != OFF
+    append_change(rows[drug_rows], when[drug_rows], OFF)
+    on_treatment[rows] = False
+    stop_day[rows] = when
+    level[rows] = OFF

@@ -189,6 +189,8 @@ class Thyroglobulin(_Config):
     assay_log_sd: NonNegative = 0.05
     first_day: Positive = 28.0
     interval_days: Positive = 28.0
+    last_day: Positive | None = None
+    """Last draw (default: end of follow-up)."""
 
 
 class AdverseEvent(_Config):

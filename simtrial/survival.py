@@ -41,6 +41,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -103,11 +104,11 @@ class KaplanMeierResult:
         Confidence level of the median interval.
     ci_transform : str
         Transform of the pointwise band inverted for the median interval.
-    time : ndarray, shape (rep, patient) or (patient,)
-        Observed times of the sample sorted within each replicate; NaN for entries not in
-        the sample (masked out, or the other arm in :func:`analyse_two_arms`).
-    survival : ndarray, shape (rep, patient) or (patient,)
-        ``S(time)`` (right-continuous) at each entry of ``time``; NaN where ``time`` is NaN.
+    time : ndarray, shape (rep, m) or (m,)
+        The curve's steps: distinct event times in increasing order, NaN-padded to the
+        largest number ``m`` of steps in any replicate.
+    survival : ndarray, shape (rep, m) or (m,)
+        ``S(time)`` just after each step (NaN where ``time`` is NaN).
     """
 
     median: float | np.ndarray
@@ -452,8 +453,8 @@ class _SortedSample:
 
     Absent patients are moved to the end of each row (time +inf, and in a stratum of their
     own), so that the present ones occupy columns ``0 .. n_present - 1``. A tie group is a
-    run of equal times within a stratum; quantities of a tie group are read at its last
-    position (``is_last``).
+    run of equal times within a stratum; the counts of a tie group are available at each
+    of its positions, and ``is_last`` marks one position per group.
     """
 
     def __init__(self, inputs: _Inputs):
@@ -474,12 +475,12 @@ class _SortedSample:
             None if inputs.group1 is None else inputs.group1.ravel()[flat_order].reshape(self.shape)
         )
         self.n_present = present.sum(axis=1)
-        self.present = self.time < np.inf
 
         columns = np.arange(n_patient)
         is_first = np.empty(self.shape, dtype=bool)
         is_first[:, 0] = True
         np.not_equal(self.time[:, 1:], self.time[:, :-1], out=is_first[:, 1:])
+        self.stratum_start = self.stratum_end = None
         if inputs.strata is not None:
             stratum = np.where(present, inputs.strata, top).ravel()[flat_order]
             stratum = stratum.reshape(self.shape)
@@ -487,13 +488,9 @@ class _SortedSample:
             new_stratum[:, 0] = True
             np.not_equal(stratum[:, 1:], stratum[:, :-1], out=new_stratum[:, 1:])
             is_first |= new_stratum
-            stratum_start_col = np.maximum.accumulate(new_stratum * columns, axis=1)
             stratum_end_col = self._end_columns(new_stratum)
-            self.stratum_start = stratum_start_col + row_start
+            self.stratum_start = np.maximum.accumulate(new_stratum * columns, axis=1) + row_start
             self.stratum_end = stratum_end_col + row_start
-        else:
-            self.stratum_start = None
-            self.stratum_end = None
         self.is_last = np.empty(self.shape, dtype=bool)
         self.is_last[:, :-1] = is_first[:, 1:]
         self.is_last[:, -1] = True
@@ -518,22 +515,63 @@ class _SortedSample:
         start_reversed = np.maximum.accumulate(is_last_reversed * columns, axis=1)
         return n_patient - 1 - start_reversed[:, ::-1]
 
-    def before_group(self, indicator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Count of ``indicator`` before each position's tie group, and the running count."""
-        cumulative = np.cumsum(indicator, axis=1, dtype=np.int64)
-        return (cumulative - indicator).ravel()[self.start].reshape(self.shape), cumulative
+    def _running_count(self, indicator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Running count of ``indicator`` along each row, and its value before each group."""
+        running = np.cumsum(indicator, axis=1, dtype=np.int32)
+        before = (running - indicator).ravel()[self.start].reshape(self.shape)
+        return running, before
 
-    def group_total(self, indicator: np.ndarray) -> np.ndarray:
-        """Count of ``indicator`` in each position's tie group."""
-        before, cumulative = self.before_group(indicator)
-        return cumulative.ravel()[self.end].reshape(self.shape) - before
+    def _group_total(self, running: np.ndarray, before: np.ndarray) -> np.ndarray:
+        return running.ravel()[self.end].reshape(self.shape) - before
 
-    def at_risk_of(self, indicator: np.ndarray) -> np.ndarray:
-        """Number of patients with ``indicator`` in the risk set of each position's group."""
-        before, cumulative = self.before_group(indicator)
+    @cached_property
+    def _event_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        running, before = self._running_count(self.event)
+        # rank: 0-based order of an event among the events of its tie group (Efron).
+        return self._group_total(running, before), running - before - 1
+
+    @property
+    def deaths(self) -> np.ndarray:
+        """Events in each position's tie group."""
+        return self._event_counts[0]
+
+    @property
+    def event_rank(self) -> np.ndarray:
+        """Rank (0-based) of each event among the events of its tie group."""
+        return self._event_counts[1]
+
+    @cached_property
+    def deaths1(self) -> np.ndarray:
+        """Events of group 1 in each position's tie group."""
+        return self._group_total(*self._running_count(self.event & self.group1))
+
+    @cached_property
+    def at_risk1(self) -> np.ndarray:
+        """Patients of group 1 in the risk set of each position's tie group."""
+        running, before = self._running_count(self.group1)
         if self.stratum_end is None:
-            return cumulative[:, -1:] - before
-        return cumulative.ravel()[self.stratum_end].reshape(self.shape) - before
+            return running[:, -1:] - before
+        return running.ravel()[self.stratum_end].reshape(self.shape) - before
+
+    def compact(self, selected: np.ndarray, *values_and_fills) -> list[np.ndarray]:
+        """Move the ``selected`` positions of each row to the front of ``(rep, width)`` arrays.
+
+        ``values_and_fills`` alternates arrays of shape ``(rep, patient)`` and the value that
+        pads rows with fewer selected positions than ``width`` (the most in any row).
+        """
+        n_rep, n_patient = self.shape
+        flat = np.flatnonzero(selected)
+        per_row = np.count_nonzero(selected, axis=1)
+        width = max(int(per_row.max(initial=0)), 1)
+        row = flat // n_patient
+        column = np.arange(flat.size) - (np.cumsum(per_row) - per_row)[row]
+        destination = row * width + column
+        compacted = []
+        for values, fill in zip(values_and_fills[::2], values_and_fills[1::2], strict=True):
+            out = np.full((n_rep, width), fill, dtype=np.float64)
+            out.ravel()[destination] = values.ravel()[flat]
+            compacted.append(out)
+        return compacted
 
 
 # --------------------------------------------------------------------------------------
@@ -543,30 +581,30 @@ class _SortedSample:
 
 def _first_time_where(condition: np.ndarray, time: np.ndarray) -> np.ndarray:
     """Per row, ``time`` at the first True of ``condition``; NaN if there is none."""
+    rows = np.arange(condition.shape[0])
     first = np.argmax(condition, axis=1)
-    found = condition[np.arange(condition.shape[0]), first]
-    return np.where(found, time[np.arange(time.shape[0]), first], np.nan)
+    return np.where(condition[rows, first], time[rows, first], np.nan)
 
 
 def _km_from_sorted(
     sorted_sample: _SortedSample,
-    member: np.ndarray,
+    n_subjects: np.ndarray,
     at_risk: np.ndarray,
     deaths: np.ndarray,
     at: np.ndarray,
     conf_level: float,
     ci_transform: str,
 ) -> dict:
-    """Kaplan–Meier summaries of the ``member`` patients of each sorted row."""
-    time = sorted_sample.time
-    jump = sorted_sample.is_last & (deaths > 0)
+    """Kaplan–Meier summaries from the sample's risk sets and deaths at each sorted position."""
+    # Work on the tie groups with deaths only, moved to the front of each row.
+    time, deaths, at_risk = sorted_sample.compact(
+        sorted_sample.is_last & (deaths > 0), sorted_sample.time, np.nan, deaths, 0, at_risk, 1
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        hazard = np.where(jump, deaths / at_risk, 0.0)
-        survival = np.cumprod(1.0 - hazard, axis=1)
+        survival = np.cumprod(1.0 - deaths / at_risk, axis=1)
         # Greenwood: sum of d / (n (n - d)); infinite once everyone at risk has died.
-        greenwood = np.cumsum(np.where(jump, deaths / (at_risk * (at_risk - deaths)), 0.0), 1)
-        z = special.ndtri(0.5 + conf_level / 2)
-        spread = z * np.sqrt(greenwood)
+        greenwood = np.cumsum(deaths / (at_risk * (at_risk - deaths)), axis=1)
+        spread = special.ndtri(0.5 + conf_level / 2) * np.sqrt(greenwood)
         # Pointwise band of R survfit; undefined (NaN) where S = 0, as in R.
         positive = np.where(survival > 0, survival, np.nan)
         if ci_transform == "log":
@@ -576,21 +614,17 @@ def _km_from_sorted(
             log_survival = np.log(positive)
             lower = np.exp(-np.exp(np.log(-log_survival) - spread / log_survival))
             upper = np.exp(-np.exp(np.log(-log_survival) + spread / log_survival))
-        median = _first_time_where(jump & (survival <= 0.5 + _MEDIAN_TOLERANCE), time)
-        # The lower band reaches 0.5 first, giving the lower limit of the median.
-        median_ci_low = _first_time_where(jump & (lower <= 0.5), time)
-        median_ci_high = _first_time_where(jump & (upper <= 0.5), time)
+    # Padding has survival carried forward but no time: it never counts as a crossing.
+    median = _first_time_where(survival <= 0.5 + _MEDIAN_TOLERANCE, time)
+    median_ci_low = _first_time_where(lower <= 0.5, time)  # the lower band crosses first
+    median_ci_high = _first_time_where(upper <= 0.5, time)
 
     n_rep = time.shape[0]
-    rows = np.arange(n_rep)
     survival_at = np.empty((n_rep, at.size))
-    # Every member of a tie group takes the value after the whole group.
-    curve = survival.ravel()[sorted_sample.end].reshape(time.shape)
     for k, t in enumerate(at):
-        # The last position at or before t ends a tie group (absent entries sort last).
-        n_before = np.sum(time <= t, axis=1)
-        survival_at[:, k] = np.where(n_before > 0, curve[rows, np.maximum(n_before - 1, 0)], 1.0)
-    n_subjects = member.sum(axis=1)
+        n_steps = np.sum(time <= t, axis=1)
+        value = survival[np.arange(n_rep), np.maximum(n_steps - 1, 0)]
+        survival_at[:, k] = np.where(n_steps > 0, value, 1.0)
     survival_at[n_subjects == 0] = np.nan
     return dict(
         median=median,
@@ -598,9 +632,9 @@ def _km_from_sorted(
         median_ci_high=median_ci_high,
         survival_at=survival_at,
         n_subjects=n_subjects,
-        n_events=np.sum(jump * deaths, axis=1),
-        time=np.where(member, time, np.nan),
-        survival=np.where(member, curve, np.nan),
+        n_events=deaths.sum(axis=1).astype(np.int64),
+        time=time,
+        survival=np.where(np.isnan(time), np.nan, survival),
     )
 
 
@@ -706,12 +740,11 @@ def kaplan_meier(
     at_times = _check_at(at)
     inputs = _validate(time, event, mask=mask)
     sorted_sample = _SortedSample(inputs)
-    deaths = sorted_sample.group_total(sorted_sample.event)
     fields = _km_from_sorted(
         sorted_sample,
-        sorted_sample.present,
+        sorted_sample.n_present,
         sorted_sample.at_risk,
-        deaths,
+        sorted_sample.deaths,
         at_times,
         conf_level,
         ci_transform,
@@ -772,36 +805,43 @@ def _left_pooled_survival(sorted_sample: _SortedSample, jump, at_risk, deaths) -
 
 
 def _logrank_from_sorted(sorted_sample: _SortedSample, weights=None) -> dict:
-    event = sorted_sample.event
-    group1 = sorted_sample.group1
-    at_risk = sorted_sample.at_risk
-    at_risk1 = sorted_sample.at_risk_of(group1)
-    deaths = sorted_sample.group_total(event)
-    deaths1 = sorted_sample.group_total(event & group1)
-    jump = sorted_sample.is_last & (deaths > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share1 = np.where(jump, at_risk1 / at_risk, 0.0)
-        expected_terms = deaths * share1
-        # Hypergeometric variance; (n - d) / (n - 1) is 0 when n = 1 (then n - d = 0 too).
-        variance_terms = (
-            expected_terms * (1.0 - share1) * (at_risk - deaths) / np.maximum(at_risk - 1, 1)
+    jump = sorted_sample.is_last & (sorted_sample.deaths > 0)  # one position per event time
+    at_risk, at_risk1, deaths, deaths1 = sorted_sample.compact(
+        jump,
+        sorted_sample.at_risk,
+        1,
+        sorted_sample.at_risk1,
+        0,
+        sorted_sample.deaths,
+        0,
+        sorted_sample.deaths1,
+        0,
+    )
+    share1 = at_risk1 / at_risk
+    expected_terms = deaths * share1
+    # Hypergeometric variance; (n - d) / (n - 1) is 0 when n = 1 (then n - d = 0 too).
+    variance_terms = (
+        expected_terms * (1.0 - share1) * (at_risk - deaths) / np.maximum(at_risk - 1, 1)
+    )
+    observed_terms = deaths1
+    if weights is not None:
+        rho, gamma = weights
+        survival_left = _left_pooled_survival(
+            sorted_sample, jump, sorted_sample.at_risk, sorted_sample.deaths
         )
-        observed_terms = np.where(jump, deaths1, 0)
-        if weights is not None:
-            rho, gamma = weights
-            survival_left = _left_pooled_survival(sorted_sample, jump, at_risk, deaths)
-            weight = np.where(jump, survival_left**rho * (1.0 - survival_left) ** gamma, 0.0)
-            observed_terms = weight * observed_terms
-            expected_terms = weight * expected_terms
-            variance_terms = weight**2 * variance_terms
-        observed = np.sum(observed_terms, axis=1, dtype=np.float64)
-        expected = np.sum(expected_terms, axis=1)
-        variance = np.sum(variance_terms, axis=1)
+        (survival_left,) = sorted_sample.compact(jump, survival_left, 1.0)
+        weight = survival_left**rho * (1.0 - survival_left) ** gamma
+        observed_terms = weight * observed_terms
+        expected_terms = weight * expected_terms
+        variance_terms = weight**2 * variance_terms
+    observed = np.sum(observed_terms, axis=1)
+    expected = np.sum(expected_terms, axis=1)
+    variance = np.sum(variance_terms, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
         statistic = np.where(variance > 0, (observed - expected) ** 2 / variance, np.nan)
-    pvalue = special.chdtrc(1, statistic)
     return dict(
         statistic=statistic,
-        pvalue=pvalue,
+        pvalue=special.chdtrc(1, statistic),
         observed=observed,
         expected=expected,
         variance=variance,
@@ -880,27 +920,22 @@ def logrank(time, event, group, *, mask=None, strata=None, weights=None) -> LogR
 def _cox_terms(sorted_sample: _SortedSample, ties: str):
     """Per-event coefficients ``a``, ``b`` (a = 1, b = 0 elsewhere) and group-1 event counts."""
     event = sorted_sample.event
-    group1 = sorted_sample.group1
-    event1 = event & group1
-    at_risk1 = sorted_sample.at_risk_of(group1)
+    at_risk1 = sorted_sample.at_risk1
     at_risk0 = sorted_sample.at_risk - at_risk1
     if ties == "efron":
-        before, cumulative = sorted_sample.before_group(event)
-        deaths = cumulative.ravel()[sorted_sample.end].reshape(sorted_sample.shape) - before
-        rank = cumulative - before - 1
-        deaths1 = sorted_sample.group_total(event1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fraction = np.where(event, rank / deaths, 0.0)
+        deaths, deaths1 = sorted_sample.deaths, sorted_sample.deaths1
+        fraction = sorted_sample.event_rank / np.maximum(deaths, 1)
         a = np.where(event, at_risk0 - fraction * (deaths - deaths1), 1.0)
         b = np.where(event, at_risk1 - fraction * deaths1, 0.0)
     else:
         a = np.where(event, at_risk0, 1.0)
-        b = np.where(event, at_risk1, 0.0).astype(np.float64)
-    events1 = event1.sum(axis=1)
+        b = np.where(event, at_risk1, 0.0)
+    event1 = event & sorted_sample.group1
+    events1 = np.count_nonzero(event1, axis=1)
     # The MLE is finite iff the score changes sign: score(-inf) = D1 - #{events with n0 = 0}
     # > 0 and score(+inf) = D1 - #{events with n1 > 0} < 0.
-    estimable = (events1 > np.sum(event & (at_risk0 == 0), axis=1)) & (
-        events1 < np.sum(event & (at_risk1 > 0), axis=1)
+    estimable = (events1 > np.count_nonzero(event & (at_risk0 == 0), axis=1)) & (
+        events1 < np.count_nonzero(event & (at_risk1 > 0), axis=1)
     )
     return a, b, events1.astype(np.float64), estimable
 
@@ -1109,21 +1144,18 @@ def analyse_two_arms(
     inputs = _validate(time, event, mask=mask, group=group, two_groups=True)
     sorted_sample = _SortedSample(inputs)
     at = np.empty(0)
-    group1 = sorted_sample.group1
-    group0 = sorted_sample.present & ~group1
-    at_risk1 = sorted_sample.at_risk_of(group1)
-    deaths1 = sorted_sample.group_total(sorted_sample.event & group1)
-    deaths0 = sorted_sample.group_total(sorted_sample.event & group0)
+    n_group1 = np.count_nonzero(sorted_sample.group1, axis=1)
+    at_risk1, deaths1 = sorted_sample.at_risk1, sorted_sample.deaths1
     km0 = _km_from_sorted(
         sorted_sample,
-        group0,
+        sorted_sample.n_present - n_group1,
         sorted_sample.at_risk - at_risk1,
-        deaths0,
+        sorted_sample.deaths - deaths1,
         at,
         conf_level,
         ci_transform,
     )
-    km1 = _km_from_sorted(sorted_sample, group1, at_risk1, deaths1, at, conf_level, ci_transform)
+    km1 = _km_from_sorted(sorted_sample, n_group1, at_risk1, deaths1, at, conf_level, ci_transform)
     one = inputs.one_dataset
     return TwoArmAnalysis(
         km_control=_km_result(km0, at, conf_level, ci_transform, one),

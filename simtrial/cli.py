@@ -8,7 +8,9 @@ import sys
 import pandas as pd
 
 from simtrial import __version__
+from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient
+from simtrial.scenario import load_scenario
 
 __all__ = ["main", "example_patient"]
 
@@ -59,6 +61,61 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    arms = ", ".join(f"{arm.name} (n={arm.n})" for arm in scenario.arms)
+    print(
+        f"{args.scenario}: valid — {scenario.study.name}; arms: {arms}; {scenario.study.criteria}"
+    )
+    return 0
+
+
+def _patients(args: argparse.Namespace) -> int:
+    result = simulate_patients(load_scenario(args.scenario), args.n_reps, rng=args.seed)
+    table = result.to_frame()
+    if args.format == "csv":
+        table.to_csv(sys.stdout, index=False)
+    else:
+        columns = [
+            "rep",
+            "patient",
+            "arm",
+            "histology",
+            "n_targets",
+            "baseline_sum_mm",
+            "bor",
+            "pd_day",
+            "best_pct_change",
+            "tg_change_4wk",
+            "final_dose_mg",
+            "dose_reductions",
+            "ae_discontinuation",
+        ]
+        with pd.option_context("display.width", 200, "display.max_rows", 500):
+            print(table[columns].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simtrial", description="Monte-Carlo simulation of oncology cohorts and trials."
@@ -67,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="classify a worked example patient by RECIST 1.1")
     demo.set_defaults(handler=_demo)
+    validate = commands.add_parser("validate", help="check a scenario file (exit 2 if invalid)")
+    validate.add_argument("scenario", help="path of a scenario TOML file")
+    validate.set_defaults(handler=_validate)
+    patients = commands.add_parser(
+        "patients", help="simulate cohorts and print one row per patient"
+    )
+    patients.add_argument("scenario", help="path of a scenario TOML file")
+    patients.add_argument("--n-reps", type=_positive_int, default=1, help="cohorts (default 1)")
+    patients.add_argument("--seed", type=_seed, default=None, help="root seed (default: random)")
+    patients.add_argument("--format", choices=["table", "csv"], default="table")
+    patients.set_defaults(handler=_patients)
     return parser
 
 

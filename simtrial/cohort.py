@@ -218,6 +218,7 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     )
     lesion_noise = rng.standard_normal((3, n, n_lesions), dtype=np.float32)
     growth = growth_patient[:, None] * np.exp(tumour.lesion_growth_log_sd * lesion_noise[0])
+    growth = np.minimum(growth, tumour.max_growth_rate_per_day)
     kill = kill_patient[:, None] * np.exp(tumour.lesion_kill_log_sd * lesion_noise[1])
     resistant = expit(resistant_logit[:, None] + tumour.lesion_resistant_logit_sd * lesion_noise[2])
 

@@ -256,32 +256,16 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     if not study.scan_after_discontinuation:
         held &= day <= doses.stop_day[:, None]
     exposure = doses.integrate(day, doses.exposure_by_level)
-    volume = relative_volume(cohort.growth, cohort.kill, cohort.resistant, day, exposure)
-    true_mm = diameters(cohort.size_mm, cohort.nodal, volume[:, :, :-1], tumour.node_normal_mm)
-    relative_burden = burden(
-        cohort.size_mm, cohort.nodal, cohort.nontarget_volume, volume, tumour.node_normal_mm
-    )
-    measured = read_targets(scenario, true_mm, cohort.nodal, rng=rng)
-    nontarget = read_nontarget(scenario, volume[:, :, -1], cohort.nontarget_volume, held, rng=rng)
     shielded = doses.integrate(
         day, np.exp(-tumour.new_lesion_exposure_effect * doses.exposure_by_level), off_value=1.0
     )
-    new_lesion = detect_new_lesions(
-        scenario, day, held, relative_burden, shielded, cohort.growth[:, -1], rng=rng
-    )
-    assessment = assess_visits(
-        measured,
-        nodal=cohort.nodal,
-        day=day,
-        lesion_mask=cohort.lesion_mask,
-        visit_mask=held,
-        new_lesion=new_lesion,
-        nontarget=nontarget,
-        criteria=study.recist,
-        confirm=study.confirm_response,
-        confirm_days=study.confirm_days,
-        min_sd_days=study.min_sd_days,
-    )
+    scans = _ScanArrays.empty(n, day.shape[1], cohort.size_mm.shape[1])
+    # patients with the same number of targets share a lesion axis without padding
+    n_targets = cohort.lesion_mask.sum(axis=1)
+    for k in np.unique(n_targets):
+        rows = np.flatnonzero(n_targets == k)
+        _scan_group(scenario, cohort, rows, int(k), day, held, exposure, shielded, scans, rng)
+    assessment = scans.assessment()
     end = np.minimum(np.fmin(assessment.pd_day, study.follow_up_days), doses.stop_day)
 
     tg = scenario.thyroglobulin
@@ -314,12 +298,98 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
         doses=doses,
         scan_day=day,
         scan_held=held,
-        true_mm=true_mm,
-        measured_mm=measured,
-        new_lesion=new_lesion,
-        nontarget=nontarget,
+        true_mm=scans.true_mm,
+        measured_mm=scans.measured_mm,
+        new_lesion=scans.new_lesion,
+        nontarget=scans.nontarget,
         assessment=assessment,
         tg_day=tg_day,
         tg_ng_ml=tg_ng_ml,
         end_of_treatment=end,
     )
+
+
+@dataclass(frozen=True)
+class _ScanArrays:
+    """Per-visit arrays filled group by group."""
+
+    true_mm: np.ndarray
+    measured_mm: np.ndarray
+    new_lesion: np.ndarray
+    nontarget: np.ndarray
+    fields: dict
+
+    @classmethod
+    def empty(cls, n: int, n_visits: int, n_lesions: int) -> _ScanArrays:
+        per_visit = {
+            "target_sum": np.nan,
+            "nadir": np.nan,
+            "pct_from_baseline": np.nan,
+            "pct_from_nadir": np.nan,
+        }
+        fields = {name: np.full((n, n_visits), value) for name, value in per_visit.items()}
+        for name in ("target", "nontarget", "overall"):
+            fields[name] = np.zeros((n, n_visits), np.int8)
+        fields["new_lesion"] = np.zeros((n, n_visits), bool)
+        fields["best"] = np.zeros(n, np.int8)
+        fields["pd_visit"] = np.full(n, -1)
+        fields["pd_day"] = np.full(n, np.nan)
+        return cls(
+            true_mm=np.zeros((n, n_visits, n_lesions), np.float32),
+            measured_mm=np.zeros((n, n_visits, n_lesions), np.float32),
+            new_lesion=np.zeros((n, n_visits), bool),
+            nontarget=np.zeros((n, n_visits), np.int8),
+            fields=fields,
+        )
+
+    def assessment(self) -> VisitAssessment:
+        return VisitAssessment(**self.fields)
+
+
+def _scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, scans, rng) -> None:
+    """Tumour dynamics, reading and RECIST for the rows that have ``k`` target lesions."""
+    study, tumour = scenario.study, scenario.tumour
+    columns = [*range(k), -1]  # the k targets (first columns) and the non-target disease
+    volume = relative_volume(
+        cohort.growth[rows][:, columns],
+        cohort.kill[rows][:, columns],
+        cohort.resistant[rows][:, columns],
+        day[rows],
+        exposure[rows],
+    )
+    size_mm, nodal = cohort.size_mm[rows, :k], cohort.nodal[rows, :k]
+    true_mm = diameters(size_mm, nodal, volume[:, :, :k], tumour.node_normal_mm)
+    relative_burden = burden(
+        size_mm, nodal, cohort.nontarget_volume[rows], volume, tumour.node_normal_mm
+    )
+    measured = read_targets(scenario, true_mm, nodal, rng=rng)
+    nontarget = read_nontarget(
+        scenario, volume[:, :, -1], cohort.nontarget_volume[rows], held[rows], rng=rng
+    )
+    new_lesion = detect_new_lesions(
+        scenario,
+        day[rows],
+        held[rows],
+        relative_burden,
+        shielded[rows],
+        cohort.growth[rows, -1],
+        rng=rng,
+    )
+    result = assess_visits(
+        measured,
+        nodal=nodal,
+        day=day[rows],
+        visit_mask=held[rows],
+        new_lesion=new_lesion,
+        nontarget=nontarget,
+        criteria=study.recist,
+        confirm=study.confirm_response,
+        confirm_days=study.confirm_days,
+        min_sd_days=study.min_sd_days,
+    )
+    scans.true_mm[rows, :, :k] = true_mm
+    scans.measured_mm[rows, :, :k] = measured
+    scans.new_lesion[rows] = new_lesion
+    scans.nontarget[rows] = nontarget
+    for name, array in scans.fields.items():
+        array[rows] = getattr(result, name)

@@ -153,6 +153,8 @@ class Tumour(_Config):
     growth_rate_per_day: Positive
     growth_log_sd: NonNegative
     lesion_growth_log_sd: NonNegative = 0.3
+    max_growth_rate_per_day: Positive = 0.02
+    """Upper bound on any lesion's growth rate (log-normal tails are not biology)."""
     kill_rate_per_day: NonNegative
     kill_log_sd: NonNegative
     lesion_kill_log_sd: NonNegative = 0.3
@@ -477,10 +479,12 @@ def _allowed_keys(loc: tuple) -> list[str]:
 
 
 def _display(path: Path | str) -> str:
+    """A path as the user would write it: relative below the working directory."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _describe(error: dict, origin: Mapping[tuple, Path], default_file: str) -> str:

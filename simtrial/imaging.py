@@ -44,7 +44,7 @@ def scan_calendar(scenario: Scenario, n_rows: int, *, rng=None) -> tuple[np.ndar
     >>> from simtrial.imaging import scan_calendar
     >>> day, held = scan_calendar(load_scenario("scenarios/pitoia2014.toml"), 2, rng=0)
     >>> day.shape, bool(held[:, 0].all())
-    ((2, 6), True)
+    ((2, 5), True)
     """
     rng = np.random.default_rng(rng)
     imaging = scenario.imaging

@@ -553,25 +553,38 @@ class _SortedSample:
             return running[:, -1:] - before
         return running.ravel()[self.stratum_end].reshape(self.shape) - before
 
-    def compact(self, selected: np.ndarray, *values_and_fills) -> list[np.ndarray]:
-        """Move the ``selected`` positions of each row to the front of ``(rep, width)`` arrays.
 
-        ``values_and_fills`` alternates arrays of shape ``(rep, patient)`` and the value that
-        pads rows with fewer selected positions than ``width`` (the most in any row).
-        """
-        n_rep, n_patient = self.shape
-        flat = np.flatnonzero(selected)
-        per_row = np.count_nonzero(selected, axis=1)
-        width = max(int(per_row.max(initial=0)), 1)
-        row = flat // n_patient
-        column = np.arange(flat.size) - (np.cumsum(per_row) - per_row)[row]
-        destination = row * width + column
-        compacted = []
-        for values, fill in zip(values_and_fills[::2], values_and_fills[1::2], strict=True):
-            out = np.full((n_rep, width), fill, dtype=np.float64)
-            out.ravel()[destination] = values.ravel()[flat]
-            compacted.append(out)
-        return compacted
+class _Compaction:
+    """The selected positions of each row, in order: as one flat list or front-packed rows."""
+
+    def __init__(self, selected: np.ndarray):
+        n_rep, n_patient = selected.shape
+        self.flat = np.flatnonzero(selected)
+        self.per_row = np.count_nonzero(selected, axis=1)
+        self.row_first = np.cumsum(self.per_row) - self.per_row  # into `flat`
+        self.width = max(int(self.per_row.max(initial=0)), 1)
+        row = self.flat // n_patient
+        column = np.arange(self.flat.size) - self.row_first[row]
+        self.destination = row * self.width + column
+        self.shape = (n_rep, self.width)
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """Values at the selected positions, row after row, shape (n_selected,)."""
+        return values.ravel()[self.flat]
+
+    def pack(self, selected_values: np.ndarray, fill: float) -> np.ndarray:
+        """Row-wise ``(rep, width)`` array of values at the selected positions, padded."""
+        packed = np.full(self.shape, fill, dtype=np.float64)
+        packed.ravel()[self.destination] = selected_values
+        return packed
+
+    def row_sums(self, selected_values: np.ndarray) -> np.ndarray:
+        """Sum over each row's selected positions, shape (rep,)."""
+        # A trailing 0 makes every start index valid; rows with no position sum to 0.
+        padded = np.append(selected_values.astype(np.float64, copy=False), 0.0)
+        sums = np.add.reduceat(padded, self.row_first)
+        sums[self.per_row == 0] = 0.0
+        return sums
 
 
 # --------------------------------------------------------------------------------------
@@ -597,9 +610,10 @@ def _km_from_sorted(
 ) -> dict:
     """Kaplan–Meier summaries from the sample's risk sets and deaths at each sorted position."""
     # Work on the tie groups with deaths only, moved to the front of each row.
-    time, deaths, at_risk = sorted_sample.compact(
-        sorted_sample.is_last & (deaths > 0), sorted_sample.time, np.nan, deaths, 0, at_risk, 1
-    )
+    steps = _Compaction(sorted_sample.is_last & (deaths > 0))
+    time = steps.pack(steps.take(sorted_sample.time), np.nan)
+    deaths = steps.pack(steps.take(deaths), 0.0)
+    at_risk = steps.pack(steps.take(at_risk), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.cumprod(1.0 - deaths / at_risk, axis=1)
         # Greenwood: sum of d / (n (n - d)); infinite once everyone at risk has died.
@@ -806,37 +820,26 @@ def _left_pooled_survival(sorted_sample: _SortedSample, jump, at_risk, deaths) -
 
 def _logrank_from_sorted(sorted_sample: _SortedSample, weights=None) -> dict:
     jump = sorted_sample.is_last & (sorted_sample.deaths > 0)  # one position per event time
-    at_risk, at_risk1, deaths, deaths1 = sorted_sample.compact(
-        jump,
-        sorted_sample.at_risk,
-        1,
-        sorted_sample.at_risk1,
-        0,
-        sorted_sample.deaths,
-        0,
-        sorted_sample.deaths1,
-        0,
-    )
-    share1 = at_risk1 / at_risk
+    steps = _Compaction(jump)
+    at_risk = steps.take(sorted_sample.at_risk).astype(np.float64)
+    deaths = steps.take(sorted_sample.deaths)
+    share1 = steps.take(sorted_sample.at_risk1) / at_risk
     expected_terms = deaths * share1
     # Hypergeometric variance; (n - d) / (n - 1) is 0 when n = 1 (then n - d = 0 too).
-    variance_terms = (
-        expected_terms * (1.0 - share1) * (at_risk - deaths) / np.maximum(at_risk - 1, 1)
-    )
-    observed_terms = deaths1
+    variance_terms = expected_terms * (1.0 - share1) * (at_risk - deaths) / np.maximum(at_risk - 1, 1)
+    observed_terms = steps.take(sorted_sample.deaths1)
     if weights is not None:
         rho, gamma = weights
-        survival_left = _left_pooled_survival(
-            sorted_sample, jump, sorted_sample.at_risk, sorted_sample.deaths
+        survival_left = steps.take(
+            _left_pooled_survival(sorted_sample, jump, sorted_sample.at_risk, sorted_sample.deaths)
         )
-        (survival_left,) = sorted_sample.compact(jump, survival_left, 1.0)
         weight = survival_left**rho * (1.0 - survival_left) ** gamma
         observed_terms = weight * observed_terms
         expected_terms = weight * expected_terms
         variance_terms = weight**2 * variance_terms
-    observed = np.sum(observed_terms, axis=1)
-    expected = np.sum(expected_terms, axis=1)
-    variance = np.sum(variance_terms, axis=1)
+    observed = steps.row_sums(observed_terms)
+    expected = steps.row_sums(expected_terms)
+    variance = steps.row_sums(variance_terms)
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = np.where(variance > 0, (observed - expected) ** 2 / variance, np.nan)
     return dict(
@@ -918,35 +921,38 @@ def logrank(time, event, group, *, mask=None, strata=None, weights=None) -> LogR
 
 
 def _cox_terms(sorted_sample: _SortedSample, ties: str):
-    """Per-event coefficients ``a``, ``b`` (a = 1, b = 0 elsewhere) and group-1 event counts."""
-    event = sorted_sample.event
-    at_risk1 = sorted_sample.at_risk1
-    at_risk0 = sorted_sample.at_risk - at_risk1
+    """Coefficients ``a``, ``b`` of each event, front-packed per row (padding a = 1, b = 0)."""
+    events = _Compaction(sorted_sample.event)
+    at_risk1 = events.take(sorted_sample.at_risk1)
+    at_risk0 = events.take(sorted_sample.at_risk) - at_risk1
     if ties == "efron":
-        deaths, deaths1 = sorted_sample.deaths, sorted_sample.deaths1
-        fraction = sorted_sample.event_rank / np.maximum(deaths, 1)
-        a = np.where(event, at_risk0 - fraction * (deaths - deaths1), 1.0)
-        b = np.where(event, at_risk1 - fraction * deaths1, 0.0)
+        deaths = events.take(sorted_sample.deaths)
+        deaths1 = events.take(sorted_sample.deaths1)
+        fraction = events.take(sorted_sample.event_rank) / deaths
+        a = at_risk0 - fraction * (deaths - deaths1)
+        b = at_risk1 - fraction * deaths1
     else:
-        a = np.where(event, at_risk0, 1.0)
-        b = np.where(event, at_risk1, 0.0)
-    event1 = event & sorted_sample.group1
-    events1 = np.count_nonzero(event1, axis=1)
+        a, b = at_risk0, at_risk1
+    a, b = events.pack(a, 1.0), events.pack(b, 0.0)
+    events1 = np.count_nonzero(sorted_sample.event & sorted_sample.group1, axis=1)
     # The MLE is finite iff the score changes sign: score(-inf) = D1 - #{events with n0 = 0}
-    # > 0 and score(+inf) = D1 - #{events with n1 > 0} < 0.
-    estimable = (events1 > np.count_nonzero(event & (at_risk0 == 0), axis=1)) & (
-        events1 < np.count_nonzero(event & (at_risk1 > 0), axis=1)
+    # > 0 and score(+inf) = D1 - #{events with n1 > 0} < 0; a = 0 iff n0 = 0, b > 0 iff n1 > 0.
+    estimable = (events1 > np.count_nonzero(a == 0, axis=1)) & (
+        events1 < np.count_nonzero(b > 0, axis=1)
     )
     return a, b, events1.astype(np.float64), estimable
 
 
-def _score_information(a, b, events1, log_hr):
-    weighted = b * np.exp(log_hr)[:, None]
-    inverse = 1.0 / (a + weighted)
-    p = weighted * inverse
+def _score_information(a, b, events1, log_hr, work):
+    """Score and information at ``log_hr`` per row; ``work`` is two scratch arrays."""
+    p, q = work[0][: a.shape[0]], work[1][: a.shape[0]]
+    np.multiply(b, np.exp(log_hr)[:, None], out=p)
+    np.add(a, p, out=q)
+    np.divide(p, q, out=p)  # p = b e^beta / (a + b e^beta)
+    np.divide(a, q, out=q)  # q = 1 - p, without cancellation
     score = events1 - p.sum(axis=1)
-    information = np.sum(p * (a * inverse), axis=1)
-    return score, information
+    np.multiply(p, q, out=q)
+    return score, q.sum(axis=1)
 
 
 def _fit_cox(a, b, events1, estimable, max_iter, tol):
@@ -955,6 +961,7 @@ def _fit_cox(a, b, events1, estimable, max_iter, tol):
     log_hr = np.full(n_rep, np.nan)
     converged = np.zeros(n_rep, dtype=bool)
     n_iter = np.zeros(n_rep, dtype=np.int64)
+    work = (np.empty_like(a), np.empty_like(a))
     rows = np.flatnonzero(estimable)
     a_rows, b_rows, events1_rows = a[rows], b[rows], events1[rows]
     beta = np.zeros(rows.size)
@@ -963,7 +970,7 @@ def _fit_cox(a, b, events1, estimable, max_iter, tol):
     for iteration in range(1, max_iter + 1):
         if rows.size == 0:
             break
-        score, information = _score_information(a_rows, b_rows, events1_rows, beta)
+        score, information = _score_information(a_rows, b_rows, events1_rows, beta, work)
         step = score / information
         done = np.abs(step) <= tol
         low = np.where(score > 0, beta, low)
@@ -982,7 +989,7 @@ def _fit_cox(a, b, events1, estimable, max_iter, tol):
     information = np.full(n_rep, np.nan)
     fitted = np.flatnonzero(estimable)
     _, information[fitted] = _score_information(
-        a[fitted], b[fitted], events1[fitted], log_hr[fitted]
+        a[fitted], b[fitted], events1[fitted], log_hr[fitted], work
     )
     return log_hr, information, converged, n_iter
 

@@ -50,6 +50,7 @@ from survival_reference import (
     rmst_reference,
 )
 
+from simtrial import survival
 from simtrial.survival import (
     analyse_two_arms,
     cox_ph,
@@ -748,3 +749,40 @@ def test_masked_entries_may_hold_anything():
     mask = np.array([[True, False, True, False]])
     result = logrank(time, event, group, mask=mask)
     assert result.observed[0] == 1.0
+
+
+def test_row_blocks_give_the_same_results(monkeypatch):
+    # Large inputs are analysed in blocks of rows (cache); force many small blocks.
+    rng = np.random.default_rng(73)
+    shape = (23, 40)
+    time = rng.exponential(6.0, size=shape).round(1)
+    event = rng.random(shape) < 0.75
+    group = rng.random(shape) < 0.5
+    mask = rng.random(shape) < 0.85
+    strata = time > 3  # a boolean stratum label
+
+    def analyses():
+        return (
+            analyse_two_arms(time, event, group, mask=mask),
+            kaplan_meier(time, event, mask=mask, at=[2.0, 5.0]),
+            logrank(time, event, group, mask=mask, strata=strata, weights=(1.0, 1.0)),
+        )
+
+    whole = analyses()
+    monkeypatch.setattr(survival, "_BLOCK_ENTRIES", 3 * shape[1])
+    blocked = analyses()
+    for one, other in zip(whole, blocked, strict=True):
+        pd.testing.assert_frame_equal(other.to_frame(), one.to_frame())
+    np.testing.assert_array_equal(blocked[1].time, whole[1].time)
+    np.testing.assert_array_equal(blocked[1].survival, whole[1].survival)
+    assert_close(blocked[1].rmst(4.0), whole[1].rmst(4.0), rtol=0)
+
+
+def test_curve_steps_are_the_distinct_event_times():
+    time = [1.0, 2.0, 2.0, 3.0, 5.0, 8.0]
+    event = [1, 1, 1, 0, 1, 0]
+    km = kaplan_meier(time, event)
+    np.testing.assert_array_equal(km.time, [1.0, 2.0, 5.0])
+    assert_close(km.survival, [5 / 6, 5 / 6 * 3 / 5, 5 / 6 * 3 / 5 * 1 / 2], rtol=1e-15)
+    two = kaplan_meier(np.array([time, time]), np.array([event, [0] * 6]))
+    assert two.time.shape == (2, 3) and np.isnan(two.time[1]).all()

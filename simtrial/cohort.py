@@ -216,11 +216,14 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     resistant_logit = logit(tumour.resistant_fraction) + tumour.resistant_logit_sd * (
         rng.standard_normal(n)
     )
-    lesion_noise = rng.standard_normal((3, n, n_lesions), dtype=np.float32)
-    growth = growth_patient[:, None] * np.exp(tumour.lesion_growth_log_sd * lesion_noise[0])
+    # lesion-level heterogeneity, drawn only for lesions that exist (targets + non-target)
+    exists_lesion = np.concatenate([lesion_mask, np.ones((n, 1), bool)], axis=1)
+    noise = np.zeros((3, n, n_lesions), np.float32)
+    noise[:, exists_lesion] = rng.standard_normal((3, int(exists_lesion.sum())), dtype=np.float32)
+    growth = growth_patient[:, None] * np.exp(tumour.lesion_growth_log_sd * noise[0])
     growth = np.minimum(growth, tumour.max_growth_rate_per_day)
-    kill = kill_patient[:, None] * np.exp(tumour.lesion_kill_log_sd * lesion_noise[1])
-    resistant = expit(resistant_logit[:, None] + tumour.lesion_resistant_logit_sd * lesion_noise[2])
+    kill = kill_patient[:, None] * np.exp(tumour.lesion_kill_log_sd * noise[1])
+    resistant = expit(resistant_logit[:, None] + tumour.lesion_resistant_logit_sd * noise[2])
 
     tg = scenario.thyroglobulin
     tg_baseline = tg.baseline_median_ng_ml * np.exp(tg.baseline_log_sd * rng.standard_normal(n))

@@ -90,30 +90,40 @@ class DoseHistory:
             index += self.change_day[:, column : column + 1] <= times
         return index
 
-    def integrate(self, times: np.ndarray, by_level, off_value: float = 0.0) -> np.ndarray:
+    def integrate(self, times: np.ndarray, by_level, off_value=0.0) -> np.ndarray:
         """Integral from day 0 to ``times`` of a function of the dose level.
 
         Parameters
         ----------
         times : ndarray, shape (row, time)
-        by_level : array_like, shape (level,)
-            The integrand at each ladder level; ``off_value`` while off drug.
+        by_level : array_like, shape (level,) or (function, level)
+            The integrand at each ladder level; several integrands share one segment search.
+        off_value : float or array_like, shape (function,)
+            The integrand while off drug.
 
         Returns
         -------
-        ndarray, shape (row, time)
+        ndarray, shape (row, time), or (function, row, time) for 2-D ``by_level``
         """
-        values = self.level_values(by_level, off_value)
+        by_level = np.asarray(by_level, float)
+        several = by_level.ndim == 2
+        by_level = np.atleast_2d(by_level)
+        off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
         day = self.change_day
         finite = np.isfinite(day)
         next_day = np.concatenate([day[:, 1:], np.full((day.shape[0], 1), np.inf)], axis=1)
         length = np.where(np.isfinite(next_day), next_day - np.where(finite, day, 0.0), 0.0)
-        cumulative = np.zeros(day.shape)
-        np.cumsum((values * length)[:, :-1], axis=1, out=cumulative[:, 1:])
         index = self._segment_index(times)
         start = np.take_along_axis(day, index, axis=1)
-        slope = np.take_along_axis(values, index, axis=1)
-        return np.take_along_axis(cumulative, index, axis=1) + slope * (times - start)
+        elapsed = times - start
+        results = []
+        for values_by_level, off in zip(by_level, off_value, strict=True):
+            values = self.level_values(values_by_level, off)
+            cumulative = np.zeros(day.shape)
+            np.cumsum((values * length)[:, :-1], axis=1, out=cumulative[:, 1:])
+            slope = np.take_along_axis(values, index, axis=1)
+            results.append(np.take_along_axis(cumulative, index, axis=1) + slope * elapsed)
+        return np.stack(results) if several else results[0]
 
     def level_at(self, times: np.ndarray) -> np.ndarray:
         """Ladder level (-1 off) in force at ``times``, shape (row, time)."""
@@ -276,6 +286,9 @@ def simulate_dosing(
         live = live[on_treatment[live]]
 
     last = int(used.max())
+    kept = max(int(episodes.max()), 1)
+    episode_day, episode_type = episode_day[:, :kept], episode_type[:, :kept]
+    episode_grade, episode_action = episode_grade[:, :kept], episode_action[:, :kept]
     history = DoseHistory(
         change_day=change_day[:, :last],
         change_level=change_level[:, :last],
@@ -326,35 +339,36 @@ def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_da
     n = len(susceptibility)
 
     # breakpoints: dose changes and cycle starts; within a piece the hazard is constant
-    points = np.concatenate(
-        [history.change_day, np.broadcast_to(cycle_start[1:], (n, len(cycle_start) - 1))],
-        axis=1,
-    )
-    points.sort(axis=1)
-    level = history.level_at(points)
+    cycle_points = np.broadcast_to(cycle_start[1:], (n, len(cycle_start) - 1))
+    points = np.concatenate([history.change_day, cycle_points], axis=1)
+    level = np.concatenate([history.change_level, history.level_at(cycle_points)], axis=1)
+    order = np.argsort(points, axis=1, kind="stable")
+    points = np.take_along_axis(points, order, axis=1)
+    level = np.take_along_axis(level, order, axis=1)
+    finite = np.isfinite(points)
     cycle = np.searchsorted(cycle_start, points, side="right") - 1
     drug_density = susceptibility[:, None] * dose_factor[level] * multipliers[cycle]
-    drug_density = np.where(np.isfinite(points), drug_density, 0.0)
-    finite_points = np.where(np.isfinite(points), points, 0.0)
-    length = np.where(np.isfinite(points[:, 1:]), np.diff(finite_points, axis=1), 0.0)
+    drug_density = np.where(finite, drug_density, 0.0)
+    finite_points = np.where(finite, points, 0.0)
+    length = np.where(finite[:, 1:], np.diff(finite_points, axis=1), 0.0)
     load = np.zeros(points.shape)  # integral of the drug density up to each breakpoint
     np.cumsum(drug_density[:, :-1] * length, axis=1, out=load[:, 1:])
 
     target = rng.standard_exponential((n, len(names)))
     onset = np.full((n, len(names)), np.inf)
-    for k in range(len(names)):
-        hazard = onset_rate[k] * load + placebo_rate[k] * finite_points
-        hazard = np.where(np.isfinite(points), hazard, np.inf)
+    rows = np.arange(n)
+    for k in np.flatnonzero((onset_rate > 0) | (placebo_rate > 0)):
+        hazard = np.where(finite, onset_rate[k] * load + placebo_rate[k] * finite_points, np.inf)
         index = np.maximum((hazard < target[:, k : k + 1]).sum(axis=1) - 1, 0)
-        rows = np.arange(n)
         slope = onset_rate[k] * drug_density[rows, index] + placebo_rate[k]
         with np.errstate(divide="ignore"):
             onset[:, k] = points[rows, index] + (target[:, k] - hazard[rows, index]) / slope
     onset[onset >= horizon_days] = np.inf
     # a dose-limiting episode of a type is also its onset
-    for k in range(len(names)):
-        first_episode = np.where(history.episode_type == k, history.episode_day, np.inf).min(1)
-        onset[:, k] = np.minimum(onset[:, k], first_episode)
+    for column in range(history.episode_day.shape[1]):
+        kind = history.episode_type[:, column]
+        has = np.flatnonzero(kind >= 0)
+        onset[has, kind[has]] = np.minimum(onset[has, kind[has]], history.episode_day[has, column])
     return onset
 
 

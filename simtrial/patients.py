@@ -255,15 +255,17 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     day, held = scan_calendar(scenario, n, rng=rng)
     if not study.scan_after_discontinuation:
         held &= day <= doses.stop_day[:, None]
-    exposure = doses.integrate(day, doses.exposure_by_level)
-    shielded = doses.integrate(
-        day, np.exp(-tumour.new_lesion_exposure_effect * doses.exposure_by_level), off_value=1.0
+    shielding = np.exp(-tumour.new_lesion_exposure_effect * doses.exposure_by_level)
+    exposure, shielded = doses.integrate(
+        day, [doses.exposure_by_level, shielding], off_value=[0.0, 1.0]
     )
     scans = _ScanArrays.empty(n, day.shape[1], cohort.size_mm.shape[1])
-    # patients with the same number of targets share a lesion axis without padding
+    # patients are grouped by number of targets (rounded up to a power of two) so that the
+    # lesion axis carries little padding while the number of array calls stays small
     n_targets = cohort.lesion_mask.sum(axis=1)
-    for k in np.unique(n_targets):
-        rows = np.flatnonzero(n_targets == k)
+    width = np.minimum(2 ** np.ceil(np.log2(n_targets)).astype(int), cohort.size_mm.shape[1])
+    for k in np.unique(width):
+        rows = np.flatnonzero(width == k)
         _scan_group(scenario, cohort, rows, int(k), day, held, exposure, shielded, scans, rng)
     assessment = scans.assessment()
     end = np.minimum(np.fmin(assessment.pd_day, study.follow_up_days), doses.stop_day)
@@ -347,7 +349,7 @@ class _ScanArrays:
 
 
 def _scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, scans, rng) -> None:
-    """Tumour dynamics, reading and RECIST for the rows that have ``k`` target lesions."""
+    """Tumour dynamics, reading and RECIST for rows with at most ``k`` target lesions."""
     study, tumour = scenario.study, scenario.tumour
     columns = [*range(k), -1]  # the k targets (first columns) and the non-target disease
     volume = relative_volume(
@@ -358,11 +360,12 @@ def _scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, scans,
         exposure[rows],
     )
     size_mm, nodal = cohort.size_mm[rows, :k], cohort.nodal[rows, :k]
+    lesion_mask = cohort.lesion_mask[rows, :k]
     true_mm = diameters(size_mm, nodal, volume[:, :, :k], tumour.node_normal_mm)
     relative_burden = burden(
         size_mm, nodal, cohort.nontarget_volume[rows], volume, tumour.node_normal_mm
     )
-    measured = read_targets(scenario, true_mm, nodal, rng=rng)
+    measured = np.where(lesion_mask[:, None, :], read_targets(scenario, true_mm, nodal, rng=rng), 0)
     nontarget = read_nontarget(
         scenario, volume[:, :, -1], cohort.nontarget_volume[rows], held[rows], rng=rng
     )
@@ -379,6 +382,7 @@ def _scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, scans,
         measured,
         nodal=nodal,
         day=day[rows],
+        lesion_mask=lesion_mask,
         visit_mask=held[rows],
         new_lesion=new_lesion,
         nontarget=nontarget,
@@ -387,7 +391,7 @@ def _scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, scans,
         confirm_days=study.confirm_days,
         min_sd_days=study.min_sd_days,
     )
-    scans.true_mm[rows, :, :k] = true_mm
+    scans.true_mm[rows, :, :k] = np.where(lesion_mask[:, None, :], true_mm, 0)
     scans.measured_mm[rows, :, :k] = measured
     scans.new_lesion[rows] = new_lesion
     scans.nontarget[rows] = nontarget

@@ -393,13 +393,20 @@ def assess_visits(
     elapsed = day - day[:, :1]
 
     if confirm:
-        gap = day[:, None, :] - day[:, :, None]  # gap[i, v, w] = day_w - day_v
-        later = (visit_index[None, :] > visit_index[:, None]) & (gap >= confirm_days - 1e-9)
-        later &= before_pd[:, None, :]
-        confirmed_cr = is_cr & (later & is_cr[:, None, :]).any(axis=-1)
-        confirmed_pr = is_cr_or_pr & (later & is_cr_or_pr[:, None, :]).any(axis=-1)
-        # visit w confirms an earlier response: it is itself the later assessment of a pair
-        confirming = (later & is_cr_or_pr[:, :, None]).any(axis=1) & is_cr_or_pr
+        confirmed_cr = np.zeros_like(is_cr)
+        confirmed_pr = np.zeros_like(is_cr)
+        confirming = np.zeros_like(is_cr)
+        # only patients with a CR or PR need the (visit, visit) pairs
+        rows = np.flatnonzero(is_cr_or_pr.any(axis=-1))
+        if rows.size:
+            d, cr, cr_pr = day[rows], is_cr[rows], is_cr_or_pr[rows]
+            gap = d[:, None, :] - d[:, :, None]  # gap[i, v, w] = day_w - day_v
+            later = (visit_index[None, :] > visit_index[:, None]) & (gap >= confirm_days - 1e-9)
+            later &= before_pd[rows][:, None, :]
+            confirmed_cr[rows] = cr & (later & cr[:, None, :]).any(axis=-1)
+            confirmed_pr[rows] = cr_pr & (later & cr_pr[:, None, :]).any(axis=-1)
+            # visit w confirms an earlier response: it is the later assessment of a pair
+            confirming[rows] = (later & cr_pr[:, :, None]).any(axis=1) & cr_pr
     else:
         confirmed_cr, confirmed_pr, confirming = is_cr, is_cr_or_pr, is_cr_or_pr
 

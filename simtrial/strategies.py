@@ -632,7 +632,10 @@ def patients(
       above — 70% of the baseline sum, 120% of the nadir, or the nadir + 5 mm (RECIST 1.1),
       computed in exact decimal arithmetic (e.g. baseline 50.0 mm, follow-up 35.0 mm);
     - **CR then reappearance**: every target gone (non-nodal 0, nodes < 10 mm) with
-      non-targets CR for one or more visits, then one target back.
+      non-targets CR for one or more visits, then one target back;
+    - **response then regrowth**: every target 0-15% smaller than at baseline, then 30-45%
+      smaller for one or more visits, then mostly 29% smaller but less than 20% above the
+      nadir (continued PR; literally SD), sometimes 10% smaller (PD).
 
     The tables vary in inessential ways a classifier must ignore: row order (by day or by
     lesion), integer or float days, and a target not measured at a visit either as a NaN row
@@ -746,7 +749,11 @@ def _patients(draw, criteria, baseline_strategy, schedule, adversarial, missing,
 
     construction = "random"
     if adversarial and n_targets and n_visits > 1:
-        construction = draw(st.sampled_from(["random", "threshold", "CR then reappearance"]))
+        construction = draw(
+            st.sampled_from(
+                ["random", "threshold", "CR then reappearance", "response then regrowth"]
+            )
+        )
     if construction == "threshold":
         construction = _land_on_threshold(draw, sizes, criteria)
     elif construction == "CR then reappearance":
@@ -761,6 +768,27 @@ def _patients(draw, criteria, baseline_strategy, schedule, adversarial, missing,
             i = draw(st.integers(0, n_targets - 1))
             sizes[back_at][i] = draw(_mm(10.0, 20.0) if by_short_axis[i] else _mm(0.1, 15.0))
         construction = f"CR from visit {gone_from}, a target back at visit {back_at}"
+    elif construction == "response then regrowth":
+        # every target shrinks to a PR (>= 30% below baseline) for one or more visits, then
+        # regrows to 70-90% of baseline: continued PR, SD or PD depending on the nadir
+        respond_from = draw(st.integers(1, max(n_visits - 2, 1)))
+        regrow_from = draw(st.integers(respond_from + 1, max(n_visits - 1, respond_from + 1)))
+        lowest = 100
+        for v in range(1, n_visits):
+            if v < respond_from:
+                percent = draw(st.integers(85, 100))
+            elif v < regrow_from:
+                percent = draw(st.integers(55, 70))
+                lowest = min(lowest, percent)
+            else:  # mostly below the +20% of the nadir: continued PR
+                below_pd = st.integers(71, max(71, lowest * 6 // 5 - 1))
+                percent = draw(st.one_of(below_pd, below_pd, st.just(90)))
+            sizes[v] = [round(b * percent / 100, 1) for b in sizes[0]]
+            if v < regrow_from or draw(st.booleans()):
+                new[v - 1] = False
+                if nontarget is not None and nontarget[v - 1] == "PD":
+                    nontarget[v - 1] = "NON_CR_NON_PD"
+        construction = f"response from visit {respond_from}, regrowth from visit {regrow_from}"
 
     # the table door's format
     days = [0.0, *follow_up]

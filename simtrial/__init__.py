@@ -15,6 +15,16 @@ from simtrial.recist import (
     assess_visits,
     select_targets,
 )
+from simtrial.survival import (
+    CoxPHResult,
+    KaplanMeierResult,
+    LogRankResult,
+    TwoArmAnalysis,
+    analyse_two_arms,
+    cox_ph,
+    kaplan_meier,
+    logrank,
+)
 
 __version__ = "0.1.0"
 
@@ -28,5 +38,13 @@ __all__ = [
     "assess_patient",
     "assess_visits",
     "select_targets",
+    "CoxPHResult",
+    "KaplanMeierResult",
+    "LogRankResult",
+    "TwoArmAnalysis",
+    "analyse_two_arms",
+    "cox_ph",
+    "kaplan_meier",
+    "logrank",
     "__version__",
 ]

@@ -633,7 +633,7 @@ def patients(
       computed in exact decimal arithmetic (e.g. baseline 50.0 mm, follow-up 35.0 mm);
     - **CR then reappearance**: every target gone (non-nodal 0, nodes < 10 mm) with
       non-targets CR for one or more visits, then one target back;
-    - **response then regrowth**: every target 0-15% smaller than at baseline, then 30-45%
+    - **response then regrowth**: every target 0-15% smaller than at baseline, then 30-40%
       smaller for one or more visits, then mostly 29% smaller but less than 20% above the
       nadir (continued PR; literally SD), sometimes 10% smaller (PD).
 
@@ -778,7 +778,7 @@ def _patients(draw, criteria, baseline_strategy, schedule, adversarial, missing,
             if v < respond_from:
                 percent = draw(st.integers(85, 100))
             elif v < regrow_from:
-                percent = draw(st.integers(55, 70))
+                percent = draw(st.integers(60, 70))
                 lowest = min(lowest, percent)
             else:  # mostly below the +20% of the nadir: continued PR
                 below_pd = st.integers(71, max(71, lowest * 6 // 5 - 1))

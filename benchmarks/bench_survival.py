@@ -212,6 +212,14 @@ def benchmark(variant: str, n_rep: int, chunk: int, subset: int, root_seed: int)
         + f"; Cox Wald ours {(mine.cox_p < 0.05).mean():.3f},"
         f" lifelines {(lifelines_table.cox_p < 0.05).mean():.3f}"
     )
+    # Every replicate must reach the same decision whichever library analyses it.
+    decisions = [p.to_numpy() < 0.05 for p in subset_power.values()]
+    decisions += [mine.cox_p.to_numpy() < 0.05, lifelines_table.cox_p.to_numpy() < 0.05]
+    if not all(np.array_equal(decisions[0], other) for other in decisions[1:3]) or not (
+        np.array_equal(decisions[3], decisions[4])
+    ):
+        raise SystemExit("methods disagree on p < 0.05 for some replicate of the subset")
+    print("every replicate of the subset: same decision (p < 0.05) from every method")
     print(
         f"power on all {len(ours):,} replicates (ours): log-rank"
         f" {(ours.logrank_p < 0.05).mean():.4f}, Cox {(ours.cox_p < 0.05).mean():.4f};"

@@ -203,22 +203,35 @@ def _first_index(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def _overall_response(
-    target: np.ndarray, nontarget: np.ndarray, new_lesion: np.ndarray, has_targets: np.ndarray
-) -> np.ndarray:
-    """RECIST 1.1 Tables 1 (target disease) and 2 (non-target disease only)."""
+def _overall_table() -> np.ndarray:
+    """Overall response by (has targets, new lesion, target code, non-target code): RECIST
+    1.1 Table 1 (target disease) and Table 2 (non-target disease only)."""
     r = Response
-    pd_ = new_lesion | (target == r.PD) | (nontarget == r.PD)
-    nontarget_gone = (nontarget == r.CR) | (nontarget == r.NA)
-    with_targets = np.select(
-        [target == r.CR, target == r.PR, target == r.SD],
-        [np.where(nontarget_gone, r.CR, r.PR), r.PR, r.SD],
-        r.NE,
-    )
-    without_targets = np.select(
-        [nontarget == r.CR, nontarget == r.NON_CR_NON_PD], [r.CR, r.NON_CR_NON_PD], r.NE
-    )
-    return np.where(pd_, r.PD, np.where(has_targets, with_targets, without_targets)).astype(np.int8)
+    table = np.full((2, 2, len(r), len(r)), r.NE, np.int8)
+    for target in r:
+        for nontarget in r:
+            if target == r.PD or nontarget == r.PD:
+                overall = r.PD
+            elif target == r.CR:
+                overall = r.CR if nontarget in (r.CR, r.NA) else r.PR
+            elif target in (r.PR, r.SD):
+                overall = target
+            else:
+                overall = r.NE
+            table[1, 0, target, nontarget] = overall
+            without = {r.CR: r.CR, r.NON_CR_NON_PD: r.NON_CR_NON_PD, r.PD: r.PD}
+            table[0, 0, target, nontarget] = without.get(nontarget, r.NE)
+    table[:, 1] = r.PD  # a new lesion is PD whatever else
+    return table
+
+
+_OVERALL = _overall_table()
+
+
+def _overall_response(target, nontarget, new_lesion, has_targets, held) -> np.ndarray:
+    """Overall response per visit (``NA`` where the visit is not a held follow-up)."""
+    code = _OVERALL[has_targets.astype(np.intp), new_lesion.astype(np.intp), target, nontarget]
+    return np.where(held, code, np.int8(Response.NA))
 
 
 def assess_visits(
@@ -298,7 +311,9 @@ def assess_visits(
     >>> Response(result.best[1]).name, int(result.pd_visit[1])
     ('SD', 2)
     """
-    sizes = np.asarray(sizes, dtype=float)
+    sizes = np.asarray(sizes)
+    if sizes.dtype not in (np.float32, np.float64):
+        sizes = sizes.astype(float)
     if sizes.ndim < 2:
         raise ValueError(f"`sizes` must have shape (..., visit, lesion); got shape {sizes.shape}")
     lead, (n_visits, n_lesions) = sizes.shape[:-2], sizes.shape[-2:]
@@ -337,55 +352,57 @@ def assess_visits(
 
     r = Response
     tol = SIZE_TOLERANCE_MM
+    visit_index = np.arange(n_visits)
+    follow_up = visit_mask & (visit_index >= 1)
     has_targets = lesion_mask.any(axis=-1)
     by_short_axis = nodal & criteria.nodes_by_short_axis
     gone_below = np.where(by_short_axis, criteria.node_normal_mm - tol, tol)  # (n, lesion)
-    baseline_sum = np.where(lesion_mask, sizes[:, 0, :], 0.0).sum(axis=-1)
-    nadir = baseline_sum.copy()
 
-    target_sum = np.full((n, n_visits), np.nan)
-    nadir_at = np.full((n, n_visits), np.nan)
-    target = np.zeros((n, n_visits), np.int8)
-    overall = np.zeros((n, n_visits), np.int8)
-    target_sum[:, 0] = np.where(has_targets, baseline_sum, np.nan)
-    nadir_at[:, 0] = target_sum[:, 0]
-    previous_overall_cr = np.zeros(n, bool)
-    pd_visit = np.full(n, -1)
+    # every visit at once: the only sequential quantity, the nadir, is a running minimum
+    in_sum = lesion_mask[:, None, :] & ~np.isnan(sizes)
+    incomplete = (lesion_mask[:, None, :] & ~in_sum).any(axis=-1)
+    visit_sum = np.where(in_sum, sizes, 0).sum(axis=-1, dtype=float)
+    present = (lesion_mask[:, None, :] & (sizes >= gone_below[:, None, :])).any(axis=-1)
+    baseline_sum = visit_sum[:, 0]
+    complete = visit_mask & ~incomplete & has_targets[:, None]
+    running_min = np.minimum.accumulate(np.where(complete, visit_sum, np.inf), axis=1)
+    nadir = np.empty((n, n_visits))
+    nadir[:, 0] = baseline_sum
+    nadir[:, 1:] = running_min[:, :-1]
+    increase = visit_sum - nadir
+    pd_by_sum = (increase > tol) & (visit_sum >= (1 + criteria.pd_increase) * nadir - tol)
+    if criteria.pd_min_increase_mm is not None:
+        pd_by_sum &= increase >= criteria.pd_min_increase_mm - tol
+    pr = visit_sum <= (1 - criteria.pr_decrease) * baseline_sum[:, None] + tol
+    target = np.select(
+        [pd_by_sum, incomplete, ~present, pr], [r.PD, r.NE, r.CR, r.PR], r.SD
+    ).astype(np.int8)
+    target[~has_targets] = r.NA
+    target[~follow_up] = r.NA
+    overall = _overall_response(target, nontarget, new_lesion, has_targets[:, None], follow_up)
 
-    for v in range(1, n_visits):
-        held = visit_mask[:, v]
-        measured = sizes[:, v, :]
-        missing = lesion_mask & np.isnan(measured)
-        incomplete = missing.any(axis=-1)
-        visit_sum = np.where(lesion_mask & ~missing, measured, 0.0).sum(axis=-1)
-        present = lesion_mask & ~missing & ~(measured < gone_below)
-        increase = visit_sum - nadir
-        pd_by_sum = (increase > tol) & (visit_sum >= (1 + criteria.pd_increase) * nadir - tol)
-        if criteria.pd_min_increase_mm is not None:
-            pd_by_sum &= increase >= criteria.pd_min_increase_mm - tol
-        reappeared = previous_overall_cr & present.any(axis=-1)
-        if not criteria.reappearance_after_cr_is_pd:
-            reappeared[:] = False
-        complete_cr = ~incomplete & ~present.any(axis=-1)
-        pr = visit_sum <= (1 - criteria.pr_decrease) * baseline_sum + tol
-        target_v = np.select(
-            [~has_targets, pd_by_sum | reappeared, incomplete, complete_cr, pr],
-            [r.NA, r.PD, r.NE, r.CR, r.PR],
-            r.SD,
-        ).astype(np.int8)
-        overall_v = _overall_response(target_v, nontarget[:, v], new_lesion[:, v], has_targets)
+    if criteria.reappearance_after_cr_is_pd:
+        # a target lesion present right after an overall CR is PD; that rule never changes
+        # an overall CR itself, so it can be applied after the fact
+        held_index = np.where(visit_mask, visit_index, -1)
+        last_held = np.maximum.accumulate(held_index, axis=1)
+        previous = np.empty_like(last_held)
+        previous[:, 0] = -1
+        previous[:, 1:] = last_held[:, :-1]
+        after_cr = (previous >= 1) & (
+            np.take_along_axis(overall, np.maximum(previous, 0), axis=1) == r.CR
+        )
+        reappeared = after_cr & present & follow_up & has_targets[:, None]
+        if reappeared.any():
+            target[reappeared] = r.PD
+            overall[reappeared] = r.PD
 
-        target[:, v] = np.where(held, target_v, r.NA)
-        overall[:, v] = np.where(held, overall_v, r.NA)
-        target_sum[:, v] = np.where(held & has_targets & ~incomplete, visit_sum, np.nan)
-        nadir_at[:, v] = np.where(held & has_targets, nadir, np.nan)
-        first_pd = held & (pd_visit < 0) & (overall_v == r.PD)
-        pd_visit[first_pd] = v
-        nadir = np.where(held & ~incomplete & has_targets, np.minimum(nadir, visit_sum), nadir)
-        previous_overall_cr = np.where(held, overall_v == r.CR, previous_overall_cr)
+    is_pd = overall == r.PD
+    pd_visit = np.where(is_pd.any(axis=1), np.argmax(is_pd, axis=1), -1)
+    target_sum = np.where(visit_mask & has_targets[:, None] & ~incomplete, visit_sum, np.nan)
+    nadir_at = np.where(visit_mask & has_targets[:, None], nadir, np.nan)
 
-    visit_index = np.arange(n_visits)
-    before_pd = (visit_index >= 1) & visit_mask
+    before_pd = follow_up.copy()
     before_pd &= (pd_visit[:, None] < 0) | (visit_index <= pd_visit[:, None])
     responded = np.where(before_pd, overall, r.NA)
     is_cr = responded == r.CR
@@ -432,11 +449,9 @@ def assess_visits(
         persists = established & before_pd & (target == r.SD) & has_targets[:, None]
         if persists.any():
             target = np.where(persists, r.PR, target).astype(np.int8)
-            overall = np.where(
-                visit_mask & (visit_index >= 1),
-                _overall_response(target, nontarget, new_lesion, has_targets[:, None]),
-                r.NA,
-            ).astype(np.int8)
+            overall = _overall_response(
+                target, nontarget, new_lesion, has_targets[:, None], follow_up
+            )
 
     with np.errstate(divide="ignore", invalid="ignore"):
         pct_from_baseline = 100.0 * (target_sum / baseline_sum[:, None] - 1.0)
@@ -606,7 +621,8 @@ def assess_patient(
     visits : pandas.DataFrame, optional
         One row per follow-up ``day`` with ``new_lesion`` (bool) and, when the patient has
         non-target disease, ``nontarget`` (``"CR"``, ``"NON_CR_NON_PD"``, ``"PD"`` or
-        ``"NE"``). Follow-up days are the union of these days and the lesion table's.
+        ``"NE"``). Follow-up days are the union of these days and the lesion table's; on a day
+        without a ``visits`` row, non-target disease counts as not evaluated (``NE``).
     criteria, confirm, confirm_days, min_sd_days
         As in :func:`assess_visits`.
 
@@ -703,6 +719,8 @@ def assess_patient(
     )
     nodal = target_rows["nodal"].astype(bool).to_numpy()
     follow_up_days = days[1:]
+    # a day without a non-target reading: not evaluated if there is non-target disease
+    unassessed = Response.NE if has_nontarget_lesions else Response.NA
     new_lesion = np.concatenate(
         [
             [False],
@@ -712,7 +730,7 @@ def assess_patient(
     nontarget = np.concatenate(
         [
             [Response.NA],
-            visit_table["nontarget"].reindex(follow_up_days, fill_value=Response.NA).to_numpy(),
+            visit_table["nontarget"].reindex(follow_up_days, fill_value=unassessed).to_numpy(),
         ]
     ).astype(np.int8)
 

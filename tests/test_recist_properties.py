@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 from recist_reference import reference_assess
@@ -130,15 +129,18 @@ def test_table_door_equals_array_door(patient, confirm):
     arrays = assess(patient.arrays, criteria, confirm=confirm)
     frame = table.table
     np.testing.assert_array_equal(frame["day"].to_numpy(float), patient.arrays.day[1:])
+    # sums may differ in the last bit: the two doors add the lesions in different orders
     for column in ("target_sum", "pct_from_baseline", "pct_from_nadir"):
-        np.testing.assert_array_equal(frame[column].to_numpy(float), getattr(arrays, column)[1:])
+        np.testing.assert_allclose(
+            frame[column].to_numpy(float), getattr(arrays, column)[1:], rtol=1e-12, atol=1e-9
+        )
     for column in ("target", "nontarget", "overall"):
         assert list(frame[column]) == list(NAMES[getattr(arrays, column)[1:]]), column
     assert list(frame["new_lesion"]) == list(arrays.new_lesion[1:])
     assert table.best == NAMES[arrays.best]
     assert (table.pd_day is None) == bool(np.isnan(arrays.pd_day))
     assert table.pd_day is None or table.pd_day == arrays.pd_day
-    np.testing.assert_array_equal(table.baseline_sum, arrays.target_sum[0])
+    np.testing.assert_allclose(table.baseline_sum, arrays.target_sum[0], rtol=1e-12)
 
 
 # ------------------------------------------------------------------------- invariances
@@ -468,15 +470,9 @@ def test_select_targets_choice_is_accepted_by_the_table_door(criteria_and_table)
         assert result.table["target"].tolist() == ["SD"]
 
 
-# ------------------------------------------------------------------- known bugs (xfail)
+# ------------------------------------------------------------- found by these properties
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="table door: a follow-up day that is in `lesions` but not in `visits` gets "
-    "non-target status NA (= no non-target disease) although the patient has non-target "
-    "lesions, so a target CR there reads as overall CR",
-)
 def test_table_door_day_without_nontarget_status_is_not_read_as_no_disease():
     lesions = pd.DataFrame(
         {
@@ -489,10 +485,7 @@ def test_table_door_day_without_nontarget_status_is_not_read_as_no_disease():
         }
     )
     visits = pd.DataFrame({"day": [56], "new_lesion": [False], "nontarget": ["NON_CR_NON_PD"]})
-    try:
-        result = assess_patient(lesions, visits)
-    except ValueError:
-        return  # refusing the input, naming the day, is a fix too
+    result = assess_patient(lesions, visits)
     day_112 = result.table.set_index("day").loc[112]
-    assert day_112["nontarget"] != "NA"
-    assert day_112["overall"] != "CR"  # the bone lesion was never assessed as gone
+    assert day_112["nontarget"] == "NE"
+    assert day_112["overall"] == "PR"  # target CR with non-target not evaluated (Table 1)

@@ -258,7 +258,8 @@ def lifelines_median(time, event):
 
 def exact_half_plateau(time, event):
     """True where the KM curve equals 0.5 (within rounding) at some event time."""
-    steps = SurvfuncRight(time, np.asarray(event, dtype=float)).surv_prob
+    with quiet_reference():
+        steps = SurvfuncRight(time, np.asarray(event, dtype=float)).surv_prob
     return bool(np.any(np.abs(steps - 0.5) < 1e-10))
 
 
@@ -396,10 +397,11 @@ def grid_inversion_is_an_interval(time, event, method, conf_level=0.95):
     sf = SurvfuncRight(time, np.asarray(event, dtype=float))
     z = scipy.stats.norm.ppf(0.5 + conf_level / 2)
     surv, se = sf.surv_prob, sf.surv_prob_se
-    if method == "log":
-        r = (np.log(surv) - np.log(0.5)) / (se / surv)
-    else:
-        r = -(np.log(-np.log(surv)) - np.log(-np.log(0.5))) / (se / (surv * -np.log(surv)))
+    with np.errstate(divide="ignore", invalid="ignore"):  # S = 0: r is NaN, as in statsmodels
+        if method == "log":
+            r = (np.log(surv) - np.log(0.5)) / (se / surv)
+        else:
+            r = -(np.log(-np.log(surv)) - np.log(-np.log(0.5))) / (se / (surv * -np.log(surv)))
     inside = np.abs(r) <= z
     if not inside.any():
         return False

@@ -4,6 +4,7 @@ Importing simtrial starts nothing and patches nothing; sub-modules with heavy op
 dependencies (plots, dask) are imported only when used.
 """
 
+from simtrial.patients import PatientSimulation, simulate_patients
 from simtrial.recist import (
     RECIST_1_0,
     RECIST_1_1,
@@ -15,6 +16,7 @@ from simtrial.recist import (
     assess_visits,
     select_targets,
 )
+from simtrial.scenario import Scenario, ScenarioError, load_scenario
 from simtrial.survival import (
     CoxPHResult,
     KaplanMeierResult,
@@ -46,5 +48,10 @@ __all__ = [
     "cox_ph",
     "kaplan_meier",
     "logrank",
+    "PatientSimulation",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "simulate_patients",
     "__version__",
 ]

@@ -41,8 +41,10 @@ def main() -> None:
 
     patients = done * scenario.n_patients
     weeks = patients * scenario.study.follow_up_days / 7
-    print(f"DECISION cohorts: {done} x {scenario.n_patients} patients, "
-          f"{scenario.study.follow_up_days:g} days follow-up, chunks of {args.chunk}")
+    print(
+        f"DECISION cohorts: {done} x {scenario.n_patients} patients, "
+        f"{scenario.study.follow_up_days:g} days follow-up, chunks of {args.chunk}"
+    )
     print(f"wall time          {elapsed:8.2f} s   (target < 3 s)")
     print(f"per cohort         {elapsed / done * 1e3:8.2f} ms")
     print(f"per patient-week   {elapsed / weeks * 1e9:8.1f} ns")

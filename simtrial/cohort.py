@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import expit, logit, ndtr, ndtri
 
 from simtrial.scenario import Scenario
+from simtrial.streams import as_rng, for_rows
 
 __all__ = ["Cohort", "simulate_cohort"]
 
@@ -121,7 +122,7 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     >>> cohort.size_mm.shape[0], bool(cohort.lesion_mask.any(axis=1).all())
     (24, True)
     """
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     if not isinstance(n_reps, int | np.integer) or n_reps < 1:
         raise ValueError(f"`n_reps` must be a positive integer, got {n_reps!r}")
     criteria = scenario.study.recist
@@ -164,13 +165,15 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
         weight = p_site * p_measurable
         if not weight.any():
             raise ValueError("no metastatic site can carry a measurable lesion")
-        chosen = np.searchsorted(np.cumsum(weight) / weight.sum(), rng.random(lacking.size))
+        chosen = np.searchsorted(
+            np.cumsum(weight) / weight.sum(), for_rows(rng, lacking).random(lacking.size)
+        )
         chosen = np.minimum(chosen, n_sites - 1)
         involved[lacking, chosen] = True
         exists[lacking, chosen, 0] = True
         measurable[lacking, chosen, 0] = True
         size[lacking, chosen, 0] = _truncated_lognormal(
-            rng, median[chosen], log_sd[chosen], floor[chosen], lacking.size
+            for_rows(rng, lacking), median[chosen], log_sd[chosen], floor[chosen], lacking.size
         )
     measurable_size = np.where(measurable, size, 0.0)
     measurable_size = -np.sort(-measurable_size, axis=-1)  # rank within the site (organ)
@@ -216,10 +219,8 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     resistant_logit = logit(tumour.resistant_fraction) + tumour.resistant_logit_sd * (
         rng.standard_normal(n)
     )
-    # lesion-level heterogeneity, drawn only for lesions that exist (targets + non-target)
-    exists_lesion = np.concatenate([lesion_mask, np.ones((n, 1), bool)], axis=1)
-    noise = np.zeros((3, n, n_lesions), np.float32)
-    noise[:, exists_lesion] = rng.standard_normal((3, int(exists_lesion.sum())), dtype=np.float32)
+    # lesion-level heterogeneity (targets, then the non-target disease)
+    noise = rng.standard_normal((n, 3, n_lesions), dtype=np.float32).transpose(1, 0, 2)
     growth = growth_patient[:, None] * np.exp(tumour.lesion_growth_log_sd * noise[0])
     growth = np.minimum(growth, tumour.max_growth_rate_per_day)
     kill = kill_patient[:, None] * np.exp(tumour.lesion_kill_log_sd * noise[1])

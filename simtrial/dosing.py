@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from simtrial.scenario import Scenario
+from simtrial.streams import as_rng, for_rows
 
 __all__ = ["ACTIONS", "DoseHistory", "simulate_dosing"]
 
@@ -188,7 +189,7 @@ def simulate_dosing(
     >>> history.dose_at(np.array([[0.0], [0.0]])).ravel().tolist()
     [800.0, 0.0]
     """
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     tox, dosing = scenario.toxicity, scenario.dosing
     names = list(tox.events)
     n_events = len(names)
@@ -240,25 +241,25 @@ def simulate_dosing(
         dlt = susceptibility[live] * dose_factor[level[live]] * tox.dlt_rate_per_day
         dlt = np.where(episodes[live] < max_episodes, dlt, 0.0)
         rate = dlt[:, None] * multipliers + background_stop
-        tau, piece = _next_event(rng, rate, t[live], cycle_start, cycle_end)
+        tau, piece = _next_event(for_rows(rng, live), rate, t[live], cycle_start, cycle_end)
         happens = tau < horizon_days
         live, tau, piece, dlt = live[happens], tau[happens], piece[happens], dlt[happens]
         if live.size == 0:
             break
         t[live] = tau
-        is_dlt = rng.random(live.size) * (dlt * multipliers[piece] + background_stop) < (
-            dlt * multipliers[piece]
-        )
+        is_dlt = for_rows(rng, live).random(live.size) * (
+            dlt * multipliers[piece] + background_stop
+        ) < (dlt * multipliers[piece])
         _stop(live[~is_dlt], tau[~is_dlt], on_treatment, stop_day, level, append_change)
         rows, when = live[is_dlt], tau[is_dlt]
-
-        kind = np.searchsorted(share / share[-1], rng.random(rows.size), "right")
+        draws = for_rows(rng, rows).random((rows.size, 4))
+        kind = np.searchsorted(share / share[-1], draws[:, 0], "right")
         kind = np.minimum(kind, n_events - 1)
-        u = rng.random(rows.size)[:, None] * grade_cdf[kind, -1:]
+        u = draws[:, 1:2] * grade_cdf[kind, -1:]
         grade = np.minimum((grade_cdf[kind] <= u).sum(axis=1), 2)
         occurrence = np.minimum(occurrences[rows, kind], max_episodes - 1)
         action = rules[kind, grade, occurrence].astype(np.int64)
-        action[rng.random(rows.size) < tox.stop_probability] = _ACTION["stop"]
+        action[draws[:, 2] < tox.stop_probability] = _ACTION["stop"]
         action[level[rows] + _LEVEL_STEP[action] >= n_levels] = _ACTION["stop"]
         occurrences[rows, kind] += 1
         slot = episodes[rows]
@@ -276,7 +277,7 @@ def simulate_dosing(
         new_level = level[rows] + _LEVEL_STEP[action]
         pause = _INTERRUPTS[action]
         duration = tox.interruption_median_days * np.exp(
-            tox.interruption_log_sd * rng.standard_normal(rows.size)
+            tox.interruption_log_sd * for_rows(rng, rows).standard_normal(rows.size)
         )
         append_change(rows[pause], when[pause], OFF)
         resume = np.where(pause, when + duration, when)

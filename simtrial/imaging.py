@@ -24,6 +24,7 @@ from scipy.special import expit
 
 from simtrial.recist import Response
 from simtrial.scenario import Scenario
+from simtrial.streams import as_rng
 
 __all__ = ["detect_new_lesions", "read_nontarget", "read_targets", "scan_calendar"]
 
@@ -46,7 +47,7 @@ def scan_calendar(scenario: Scenario, n_rows: int, *, rng=None) -> tuple[np.ndar
     >>> day.shape, bool(held[:, 0].all())
     ((2, 5), True)
     """
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     imaging = scenario.imaging
     horizon = scenario.study.follow_up_days
     n_follow_up = int(np.floor((horizon - imaging.first_scan_day) / imaging.interval_days)) + 1
@@ -76,7 +77,7 @@ def read_targets(
     ndarray of float32, shape (row, visit, lesion)
         Recorded sizes (mm); 0 = gone.
     """
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     imaging = scenario.imaging
     f32 = np.float32
     shape = true_mm.shape
@@ -118,7 +119,7 @@ def read_nontarget(
     -------
     ndarray of int8, shape (row, visit)
     """
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     tumour, imaging = scenario.tumour, scenario.imaging
     noise = np.exp(tumour.nontarget_read_log_sd * rng.standard_normal(volume.shape))
     read = np.where(held, volume * noise, np.inf)
@@ -164,7 +165,7 @@ def detect_new_lesions(
     ndarray of bool, shape (row, visit)
         True from the first scan that detects a new lesion on.
     """
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     tumour, imaging = scenario.tumour, scenario.imaging
     step = np.diff(shielded_days, axis=1)
     mean_burden = 0.5 * (relative_burden[:, 1:] + relative_burden[:, :-1])

@@ -13,6 +13,7 @@ from simtrial.dosing import ACTIONS, DoseHistory, simulate_dosing
 from simtrial.imaging import detect_new_lesions, read_nontarget, read_targets, scan_calendar
 from simtrial.recist import Response, VisitAssessment, assess_visits
 from simtrial.scenario import Scenario, load_scenario
+from simtrial.streams import as_rng, for_rows
 from simtrial.thyroglobulin import serum_tg
 from simtrial.tumour import burden, diameters, relative_volume
 
@@ -238,7 +239,7 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     study, tumour = scenario.study, scenario.tumour
     cohort = simulate_cohort(scenario, n_reps, rng=rng)
     n = cohort.n_rows
@@ -266,7 +267,8 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     width = np.minimum(2 ** np.ceil(np.log2(n_targets)).astype(int), cohort.size_mm.shape[1])
     for k in np.unique(width):
         rows = np.flatnonzero(width == k)
-        _scan_group(scenario, cohort, rows, int(k), day, held, exposure, shielded, scans, rng)
+        group_rng = for_rows(rng, rows)
+        _scan_group(scenario, cohort, rows, int(k), day, held, exposure, shielded, scans, group_rng)
     assessment = scans.assessment()
     end = np.minimum(np.fmin(assessment.pd_day, study.follow_up_days), doses.stop_day)
 

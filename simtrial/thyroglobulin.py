@@ -51,7 +51,6 @@ def serum_tg(
         Examples
         --------
         >>> import numpy as np
-        >>> from simtrial.streams import as_rng, for_rows
     from simtrial.scenario import load_scenario
         >>> from simtrial.dosing import simulate_dosing
         >>> from simtrial.thyroglobulin import serum_tg

@@ -31,36 +31,36 @@ def serum_tg(
 ) -> np.ndarray:
     """Measured serum Tg at ``days``.
 
-        Parameters
-        ----------
-        history : DoseHistory
-        days : ndarray, shape (row, time)
-            Days of the blood draws (day 0 = baseline).
-        relative_burden : ndarray, shape (row, time)
-            Tumour volume relative to baseline at those days.
-        baseline_ng_ml, direct_effect : ndarray, shape (row,)
-            True baseline Tg and log-fold fall of production at full exposure.
-        half_life_hours, assay_log_sd : float
-        rng : numpy.random.Generator, int, SeedSequence or None
+    Parameters
+    ----------
+    history : DoseHistory
+    days : ndarray, shape (row, time)
+        Days of the blood draws (day 0 = baseline).
+    relative_burden : ndarray, shape (row, time)
+        Tumour volume relative to baseline at those days.
+    baseline_ng_ml, direct_effect : ndarray, shape (row,)
+        True baseline Tg and log-fold fall of production at full exposure.
+    half_life_hours, assay_log_sd : float
+    rng : numpy.random.Generator, int, SeedSequence or None
 
-        Returns
-        -------
-        ndarray, shape (row, time)
-            Measured Tg (ng/mL).
+    Returns
+    -------
+    ndarray, shape (row, time)
+        Measured Tg (ng/mL).
 
-        Examples
-        --------
-        >>> import numpy as np
-    from simtrial.scenario import load_scenario
-        >>> from simtrial.dosing import simulate_dosing
-        >>> from simtrial.thyroglobulin import serum_tg
-        >>> scenario = load_scenario("scenarios/pitoia2014.toml")
-        >>> history = simulate_dosing(scenario, on_drug=np.array([True]), start_level=np.array([0]),
-        ...     susceptibility=np.array([0.0]), horizon_days=60, rng=0)
-        >>> tg = serum_tg(history, np.array([[0.0, 28.0]]), np.ones((1, 2)), np.array([100.0]),
-        ...     np.array([np.log(2)]), half_life_hours=65, assay_log_sd=0.0)
-        >>> np.round(tg, 1).tolist()   # production halved on full exposure, steady by day 28
-        [[100.0, 50.0]]
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simtrial.scenario import load_scenario
+    >>> from simtrial.dosing import simulate_dosing
+    >>> from simtrial.thyroglobulin import serum_tg
+    >>> scenario = load_scenario("scenarios/pitoia2014.toml")
+    >>> history = simulate_dosing(scenario, on_drug=np.array([True]), start_level=np.array([0]),
+    ...     susceptibility=np.array([0.0]), horizon_days=60, rng=0)
+    >>> tg = serum_tg(history, np.array([[0.0, 28.0]]), np.ones((1, 2)), np.array([100.0]),
+    ...     np.array([np.log(2)]), half_life_hours=65, assay_log_sd=0.0)
+    >>> np.round(tg, 1).tolist()   # production halved on full exposure, steady by day 28
+    [[100.0, 50.0]]
     """
     rng = as_rng(rng)
     exposure = np.append(history.exposure_by_level, 0.0)

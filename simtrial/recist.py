@@ -38,6 +38,8 @@ __all__ = [
     "VisitAssessment",
     "assess_patient",
     "assess_visits",
+    "BestResponse",
+    "best_overall_response",
     "select_targets",
 ]
 
@@ -397,49 +399,11 @@ def assess_visits(
             target[reappeared] = r.PD
             overall[reappeared] = r.PD
 
-    is_pd = overall == r.PD
-    pd_visit = np.where(is_pd.any(axis=1), np.argmax(is_pd, axis=1), -1)
     target_sum = np.where(visit_mask & has_targets[:, None] & ~incomplete, visit_sum, np.nan)
     nadir_at = np.where(visit_mask & has_targets[:, None], nadir, np.nan)
-
-    before_pd = follow_up.copy()
-    before_pd &= (pd_visit[:, None] < 0) | (visit_index <= pd_visit[:, None])
-    responded = np.where(before_pd, overall, r.NA)
-    is_cr = responded == r.CR
-    is_cr_or_pr = is_cr | (responded == r.PR)
-    elapsed = day - day[:, :1]
-
-    if confirm:
-        confirmed_cr = np.zeros_like(is_cr)
-        confirmed_pr = np.zeros_like(is_cr)
-        confirming = np.zeros_like(is_cr)
-        # only patients with a CR or PR need the (visit, visit) pairs
-        rows = np.flatnonzero(is_cr_or_pr.any(axis=-1))
-        if rows.size:
-            d, cr, cr_pr = day[rows], is_cr[rows], is_cr_or_pr[rows]
-            gap = d[:, None, :] - d[:, :, None]  # gap[i, v, w] = day_w - day_v
-            later = (visit_index[None, :] > visit_index[:, None]) & (gap >= confirm_days - 1e-9)
-            later &= before_pd[rows][:, None, :]
-            confirmed_cr[rows] = cr & (later & cr[:, None, :]).any(axis=-1)
-            confirmed_pr[rows] = cr_pr & (later & cr_pr[:, None, :]).any(axis=-1)
-            # visit w confirms an earlier response: it is the later assessment of a pair
-            confirming[rows] = (later & cr_pr[:, :, None]).any(axis=1) & cr_pr
-    else:
-        confirmed_cr, confirmed_pr, confirming = is_cr, is_cr_or_pr, is_cr_or_pr
-
-    stable = (responded == r.SD) | (responded == r.NON_CR_NON_PD) | is_cr_or_pr
-    stable_long_enough = (stable & (elapsed >= min_sd_days - 1e-9)).any(axis=-1)
-    best = np.select(
-        [
-            confirmed_cr.any(axis=-1),
-            confirmed_pr.any(axis=-1),
-            stable_long_enough & has_targets,
-            stable_long_enough,
-            pd_visit >= 0,
-        ],
-        [r.CR, r.PR, r.SD, r.NON_CR_NON_PD, r.PD],
-        r.NE,
-    ).astype(np.int8)
+    best, pd_visit, confirming, before_pd = _best_response(
+        overall, day, follow_up, has_targets, confirm, confirm_days, min_sd_days
+    )
 
     if criteria.continued_response:
         # a response, once established (confirmed if asked), persists until PD (FAQ)
@@ -475,6 +439,147 @@ def assess_visits(
         pd_visit=shaped(pd_visit, per_visit=False),
         pd_day=shaped(pd_day, per_visit=False),
     )
+
+
+def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, min_sd_days):
+    """Best overall response from per-visit codes, shapes (n, visit); see assess_visits."""
+    r = Response
+    n_visits = overall.shape[1]
+    visit_index = np.arange(n_visits)
+    is_pd = (overall == r.PD) & follow_up
+    pd_visit = np.where(is_pd.any(axis=1), np.argmax(is_pd, axis=1), -1)
+    before_pd = follow_up & ((pd_visit[:, None] < 0) | (visit_index <= pd_visit[:, None]))
+    responded = np.where(before_pd, overall, r.NA)
+    is_cr = responded == r.CR
+    is_cr_or_pr = is_cr | (responded == r.PR)
+    elapsed = day - day[:, :1]
+
+    if confirm:
+        confirmed_cr = np.zeros_like(is_cr)
+        confirmed_pr = np.zeros_like(is_cr)
+        confirming = np.zeros_like(is_cr)
+        # only patients with a CR or PR need the (visit, visit) pairs
+        rows = np.flatnonzero(is_cr_or_pr.any(axis=-1))
+        if rows.size:
+            d, cr, cr_pr = day[rows], is_cr[rows], is_cr_or_pr[rows]
+            gap = d[:, None, :] - d[:, :, None]  # gap[i, v, w] = day_w - day_v
+            later = (visit_index[None, :] > visit_index[:, None]) & (gap >= confirm_days - 1e-9)
+            later &= before_pd[rows][:, None, :]
+            confirmed_cr[rows] = cr & (later & cr[:, None, :]).any(axis=-1)
+            confirmed_pr[rows] = cr_pr & (later & cr_pr[:, None, :]).any(axis=-1)
+            # visit w confirms an earlier response: it is the later assessment of a pair
+            confirming[rows] = (later & cr_pr[:, :, None]).any(axis=1) & cr_pr
+    else:
+        confirmed_cr, confirmed_pr, confirming = is_cr, is_cr_or_pr, is_cr_or_pr
+
+    stable = (responded == r.SD) | (responded == r.NON_CR_NON_PD) | is_cr_or_pr
+    with np.errstate(invalid="ignore"):
+        stable_long_enough = (stable & (elapsed >= min_sd_days - 1e-9)).any(axis=-1)
+    best = np.select(
+        [
+            confirmed_cr.any(axis=-1),
+            confirmed_pr.any(axis=-1),
+            stable_long_enough & has_targets,
+            stable_long_enough,
+            pd_visit >= 0,
+        ],
+        [r.CR, r.PR, r.SD, r.NON_CR_NON_PD, r.PD],
+        r.NE,
+    ).astype(np.int8)
+    return best, pd_visit, confirming, before_pd
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    """Result of :func:`best_overall_response`: arrays over the leading axes.
+
+    Attributes
+    ----------
+    best : ndarray of int8
+        :class:`Response` code of the best overall response.
+    pd_visit : ndarray of int
+        Index of the first PD visit (-1 if none).
+    pd_day : ndarray of float
+        Its day (NaN if none).
+    """
+
+    best: np.ndarray
+    pd_visit: np.ndarray
+    pd_day: np.ndarray
+
+
+def best_overall_response(
+    overall,
+    day,
+    *,
+    visit_mask=None,
+    has_targets=True,
+    confirm: bool = False,
+    confirm_days: float = 28,
+    min_sd_days: float = 42,
+) -> BestResponse:
+    """Best overall response and first PD from per-visit overall responses.
+
+    The last step of :func:`assess_visits`, on its own: per-visit responses depend only on
+    earlier visits, so a follow-up truncated at a data cut-off or a drop-out keeps its
+    per-visit responses, and only this step needs redoing (``visit_mask`` False after the
+    truncation).
+
+    Parameters
+    ----------
+    overall : array_like of int, shape (..., visit)
+        :class:`Response` codes per visit (visit 0 = baseline, ignored).
+    day : array_like, shape (..., visit)
+    visit_mask : array_like of bool, shape (..., visit), optional
+        Visits that count (default all).
+    has_targets : array_like of bool, shape (...)
+        Patients with target disease (their unconfirmed responses count as SD; without
+        targets, as non-CR/non-PD).
+    confirm, confirm_days, min_sd_days
+        As in :func:`assess_visits`.
+
+    Returns
+    -------
+    BestResponse
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simtrial.recist import Response, best_overall_response
+    >>> overall = [Response.NA, Response.SD, Response.PR, Response.PD]
+    >>> day = [0, 56, 112, 168]
+    >>> Response(best_overall_response(overall, day).best).name
+    'PR'
+    >>> cut = best_overall_response(overall, day, visit_mask=[True, True, False, False])
+    >>> Response(cut.best).name, int(cut.pd_visit)
+    ('SD', -1)
+    """
+    overall = np.asarray(overall, np.int8)
+    if overall.ndim < 1:
+        raise ValueError("`overall` needs a visit axis")
+    lead, n_visits = overall.shape[:-1], overall.shape[-1]
+    shape = lead + (n_visits,)
+    day = _broadcast("day", day, shape, float)
+    mask = (
+        np.ones(shape, bool)
+        if visit_mask is None
+        else _broadcast("visit_mask", visit_mask, shape, bool)
+    )
+    has_targets = _broadcast("has_targets", has_targets, lead, bool)
+    n = int(np.prod(lead, dtype=np.int64))
+    follow_up = mask.reshape(n, n_visits) & (np.arange(n_visits) >= 1)
+    day = day.reshape(n, n_visits)
+    best, pd_visit, _, _ = _best_response(
+        overall.reshape(n, n_visits),
+        day,
+        follow_up,
+        has_targets.reshape(n),
+        confirm,
+        confirm_days,
+        min_sd_days,
+    )
+    pd_day = np.where(pd_visit >= 0, day[np.arange(n), np.maximum(pd_visit, 0)], np.nan)
+    return BestResponse(best.reshape(lead), pd_visit.reshape(lead), pd_day.reshape(lead))
 
 
 def _check_arrays(sizes, lesion_mask, day, visit_mask, nontarget) -> None:

@@ -78,10 +78,12 @@ class PatientSimulation:
         """
         return self.patients.copy()
 
-    def _patient_table(self) -> pd.DataFrame:
+    def _patient_table(self, end: np.ndarray | None = None) -> pd.DataFrame:
+        """The per-patient table, counting treatment events up to ``end`` (default: the
+        end of treatment)."""
         cohort, doses, a = self.cohort, self.doses, self.assessment
         n = cohort.n_rows
-        end = self.end_of_treatment
+        end = self.end_of_treatment if end is None else end
         arms = [arm.name for arm in self.scenario.arms]
         histologies = list(self.scenario.cohort.histology)
 

@@ -41,7 +41,9 @@ __all__ = [
     "ScenarioError",
     "Site",
     "Study",
+    "Target",
     "Thyroglobulin",
+    "Trial",
     "Toxicity",
     "Tumour",
     "load_scenario",
@@ -313,6 +315,56 @@ class Imaging(_Config):
         return self
 
 
+class Trial(_Config):
+    """The trial around the patients: accrual, cut-off, drop-out, death, crossover."""
+
+    accrual: Literal["uniform", "poisson"] = "uniform"
+    accrual_days: Positive
+    """Enrolment period: uniform over it, or a Poisson process with the matching rate."""
+    cutoff: Literal["calendar", "events"] = "calendar"
+    cutoff_day: Positive | None = None
+    """Calendar cut-off, days from the start of accrual (``cutoff = "calendar"``)."""
+    cutoff_events: Annotated[int, Field(gt=0)] | None = None
+    """Number of PFS events (progression or death) that triggers the analysis."""
+    dropout_rate_per_day: NonNegative = 0.0
+    death_rate_per_day: NonNegative = 0.0
+    """Hazard of death before progression."""
+    post_progression_death_rate_per_day: NonNegative = 0.0
+    control_arm: str | None = None
+    """The comparator for hazard ratios (default: the arm without drug)."""
+    crossover_probability: Probability = 0.0
+    """Chance that a control patient starts open-label drug at progression."""
+    crossover_death_hazard_ratio: Positive = 1.0
+    """Death hazard on crossover drug relative to off drug, after progression."""
+    sd_days: Positive = 182.0
+    """Stable disease 'lasting at least 6 months' (see ``sd_definition``)."""
+    sd_definition: Literal["scan_at_or_after", "progression_free"] = "scan_at_or_after"
+    """``scan_at_or_after``: a non-PD, evaluable assessment at the first scan on or after
+    ``sd_days``, in a patient whose best response is not CR/PR; ``progression_free``: best
+    response SD and no PFS event by ``sd_days``."""
+
+    @model_validator(mode="after")
+    def _cutoff_given(self) -> Trial:
+        if self.cutoff == "calendar" and self.cutoff_day is None:
+            raise ValueError('cutoff = "calendar" needs cutoff_day')
+        if self.cutoff == "events" and self.cutoff_events is None:
+            raise ValueError('cutoff = "events" needs cutoff_events')
+        return self
+
+
+class Target(_Config):
+    """A published value a scenario should reproduce (see ../shared/TARGETS.md)."""
+
+    published: float
+    tolerance: NonNegative | None = None
+    """The simulated mean must lie within this of ``published`` (None: interval rule only)."""
+    minimum: float | None = None
+    """Alternatively, the simulated mean must be at least this."""
+    status: Literal["verified", "recalled"]
+    source: str
+    note: str = ""
+
+
 class Scenario(_Config):
     """A whole scenario: study, arms, cohort, disease, drug, imaging."""
 
@@ -324,8 +376,9 @@ class Scenario(_Config):
     dosing: Dosing
     toxicity: Toxicity
     imaging: Imaging
-    sources: dict[str, str] = {}
-    """Where each default comes from: dotted key path -> citation."""
+    trial: Trial
+    targets: dict[str, Target] = {}
+    """Published values by metric name (as ``simtrial run`` names them)."""
 
     @field_validator("arms")
     @classmethod
@@ -349,6 +402,35 @@ class Scenario(_Config):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _trial_fits_arms(self) -> Scenario:
+        names = [arm.name for arm in self.arms]
+        control = self.trial.control_arm
+        if control is not None and control not in names:
+            raise ValueError(f"trial.control_arm = {control!r}: not an arm (arms: {names})")
+        if len(self.arms) > 2:
+            raise ValueError(f"at most two arms are supported, got {len(self.arms)}")
+        if len(self.arms) == 2 and self.control is None:
+            raise ValueError(
+                "two arms need a control: set trial.control_arm or give one arm drug = false"
+            )
+        events = self.trial.cutoff_events
+        if events is not None and events > self.n_patients:
+            raise ValueError(
+                f"trial.cutoff_events = {events}: more than the {self.n_patients} patients"
+            )
+        return self
+
+    @property
+    def control(self) -> Arm | None:
+        """The control arm of a two-arm scenario (None for a single arm)."""
+        if len(self.arms) < 2:
+            return None
+        if self.trial.control_arm is not None:
+            return next(arm for arm in self.arms if arm.name == self.trial.control_arm)
+        without = [arm for arm in self.arms if not arm.drug]
+        return without[0] if len(without) == 1 else None
+
     @property
     def n_patients(self) -> int:
         return sum(arm.n for arm in self.arms)
@@ -360,8 +442,9 @@ class Scenario(_Config):
         return self.dosing.ladder_mg_per_day.index(arm.start_dose_mg_per_day)
 
     def content_hash(self) -> str:
-        """SHA-256 of the validated content (not of the file's formatting)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """SHA-256 of the validated content (not of the file's formatting, nor the targets)."""
+        content = self.model_dump(mode="json", exclude={"targets"})  # targets change no draw
+        text = json.dumps(content, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def with_values(self, updates: Mapping[str, Any]) -> Scenario:

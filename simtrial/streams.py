@@ -1,7 +1,7 @@
 """One random stream per replicate, drawn for many replicates at once.
 
 Replicate ``r`` of a run with root seed ``s`` always draws from
-``SeedSequence(s, spawn_key=(r,))``, so its result is the same whatever the chunk size, the
+``SeedSequence(s, spawn_key=(r, stream))``, so its result is the same whatever the chunk size, the
 number of workers or the backend, and whether the run was resumed. The stages draw for a
 whole chunk in one call: :class:`ReplicateStreams` splits each draw by replicate (rows are
 replicate-major: row = replicate x patients + patient) and stacks the pieces, so the numpy
@@ -19,8 +19,12 @@ import numpy as np
 __all__ = ["ReplicateStreams", "RowDraws", "as_rng", "for_rows", "replicate_seed"]
 
 
-def replicate_seed(root: int, replicate: int) -> np.random.SeedSequence:
-    """The seed sequence of one replicate of a run with root seed ``root``.
+def replicate_seed(root: int, replicate: int, stream: int = 0) -> np.random.SeedSequence:
+    """The seed sequence of one replicate (and one of its independent streams) of a run.
+
+    Streams separate what must not interact: the patients (stream 0), the trial around them
+    (1: accrual, drop-out, death) and crossover (2), so that, for instance, changing the
+    crossover rule cannot change a single progression.
 
     Examples
     --------
@@ -31,7 +35,7 @@ def replicate_seed(root: int, replicate: int) -> np.random.SeedSequence:
     >>> a == b
     True
     """
-    return np.random.SeedSequence(root, spawn_key=(int(replicate),))
+    return np.random.SeedSequence(root, spawn_key=(int(replicate), int(stream)))
 
 
 class RowDraws:
@@ -94,6 +98,8 @@ class ReplicateStreams(RowDraws):
         The replicates covered.
     rows_per_replicate : int
         Rows (patients) each replicate contributes to a full-width draw.
+    stream : int
+        Which of each replicate's independent streams (see :func:`replicate_seed`).
 
     Examples
     --------
@@ -108,9 +114,12 @@ class ReplicateStreams(RowDraws):
     True
     """
 
-    def __init__(self, root: int, first: int, count: int, *, rows_per_replicate: int):
+    def __init__(
+        self, root: int, first: int, count: int, *, rows_per_replicate: int, stream: int = 0
+    ):
         generators = [
-            np.random.default_rng(replicate_seed(root, r)) for r in range(first, first + count)
+            np.random.default_rng(replicate_seed(root, r, stream))
+            for r in range(first, first + count)
         ]
         super().__init__(generators, np.full(count, int(rows_per_replicate)))
         self.root, self.first = int(root), int(first)

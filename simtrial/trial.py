@@ -1,0 +1,416 @@
+"""The trial around the patients: accrual, drop-out, death, crossover, data cut-off,
+endpoints per patient and metrics per replicate.
+
+Calendar time starts with accrual (day 0 = first possible enrolment); a patient's own time
+starts at randomisation (day 0 = baseline scan). Per replicate:
+
+1. the patients are simulated (:func:`simtrial.patients.simulate_patients`) over the
+   study's full follow-up;
+2. enrolment days, drop-out and death are drawn (death has one hazard before progression and
+   another after it; on crossover drug the latter is multiplied by a hazard ratio);
+3. the cut-off is a calendar day, or the calendar day of the ``cutoff_events``-th PFS event
+   (progression at a scan, or death), so an event-driven analysis has exactly that many;
+4. everything after the cut-off, a drop-out or a death is unseen: PFS is censored at the last
+   evaluable scan before it, best response is recomputed from the scans seen, treatment ends
+   by then at the latest;
+5. control patients who progress may cross over to open-label drug; it changes dosing and
+   survival after progression, never PFS (it draws from a stream of its own).
+
+Metrics per replicate use :mod:`simtrial.survival` (Kaplan-Meier medians, Cox hazard ratio,
+log-rank test) and proportions among the enrolled patients of each arm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from simtrial.dosing import simulate_dosing
+from simtrial.patients import PatientSimulation, simulate_patients
+from simtrial.recist import Response, best_overall_response
+from simtrial.scenario import Scenario, load_scenario
+from simtrial.streams import ReplicateStreams, for_rows
+from simtrial.survival import analyse_two_arms, kaplan_meier
+
+__all__ = ["DAYS_PER_MONTH", "TrialSimulation", "simulate_trial"]
+
+#: Days per month for reporting medians in months (365.25 / 12).
+DAYS_PER_MONTH = 30.4375
+_RESPONDER = (Response.CR, Response.PR)
+_STABLE = (Response.CR, Response.PR, Response.SD, Response.NON_CR_NON_PD)
+_BOR_NAMES = ("CR", "PR", "SD", "NON_CR_NON_PD", "PD", "NE")
+
+
+@dataclass(frozen=True)
+class TrialSimulation:
+    """Simulated trials: per-patient endpoints and per-replicate metrics.
+
+    Attributes
+    ----------
+    patients : PatientSimulation
+        The untruncated patient simulation.
+    enrol_day : ndarray, shape (row,)
+        Calendar day of randomisation.
+    cutoff_day : ndarray, shape (rep,)
+        Calendar day of the data cut-off.
+    enrolled : ndarray of bool, shape (row,)
+        Randomised by the cut-off.
+    follow_up_days : ndarray, shape (row,)
+        Days followed for response and PFS (to cut-off, drop-out or death).
+    pfs_days, os_days : ndarray, shape (row,)
+    pfs_event, os_event : ndarray of bool, shape (row,)
+    best : ndarray of int8, shape (row,)
+        Best overall response seen by the cut-off.
+    sd_6mo : ndarray of bool, shape (row,)
+    crossover : ndarray of bool, shape (row,)
+        Control patients who started open-label drug by the cut-off.
+    end_of_treatment : ndarray, shape (row,)
+    """
+
+    scenario: Scenario
+    patients: PatientSimulation
+    enrol_day: np.ndarray
+    cutoff_day: np.ndarray
+    enrolled: np.ndarray
+    follow_up_days: np.ndarray
+    pfs_days: np.ndarray
+    pfs_event: np.ndarray
+    os_days: np.ndarray
+    os_event: np.ndarray
+    best: np.ndarray
+    sd_6mo: np.ndarray
+    crossover: np.ndarray
+    end_of_treatment: np.ndarray
+    events_reached: np.ndarray
+
+    @property
+    def n_reps(self) -> int:
+        return self.patients.cohort.n_reps
+
+    def patient_frame(self) -> pd.DataFrame:
+        """One row per (replicate, patient): the engine's columns, with the trial's
+        endpoints replacing what the cut-off hides (``bor``, treatment counts) and
+        ``enrol_day``, ``enrolled``, ``pfs_days``, ``pfs_event``, ``os_days``,
+        ``os_event``, ``sd_6mo``, ``crossover`` added."""
+        table = self.patients._patient_table(self.end_of_treatment)
+        table["bor"] = np.array([r.name for r in Response], dtype=object)[self.best]
+        table["enrol_day"] = self.enrol_day
+        table["enrolled"] = self.enrolled
+        table["pfs_days"] = self.pfs_days
+        table["pfs_event"] = self.pfs_event
+        table["os_days"] = self.os_days
+        table["os_event"] = self.os_event
+        table["sd_6mo"] = self.sd_6mo
+        table["crossover"] = self.crossover
+        return table
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        """One row per replicate, one column per metric (see :func:`simulate_trial`)."""
+        return _replicate_metrics(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-replicate metrics (a copy), with a ``rep`` column."""
+        return self.metrics.copy()
+
+
+def _three_streams(rng, n_reps: int, n_patients: int):
+    """Independent streams for the patients, the trial and crossover."""
+    if isinstance(rng, ReplicateStreams):
+        make = [
+            ReplicateStreams(
+                rng.root, rng.first, len(rng.generators), rows_per_replicate=n_patients, stream=k
+            )
+            for k in (1, 2)
+        ]
+        return rng, make[0], make[1]
+    return tuple(np.random.default_rng(rng).spawn(3))
+
+
+def simulate_trial(scenario: Scenario | str, n_reps: int = 1, *, rng=None) -> TrialSimulation:
+    """Simulate ``n_reps`` trials of the scenario, cut-off and endpoints included.
+
+    Parameters
+    ----------
+    scenario : Scenario or str
+        A scenario or the path of a scenario file; its ``[trial]`` section sets accrual,
+        cut-off, drop-out, death and crossover.
+    n_reps : int
+    rng : ReplicateStreams, numpy.random.Generator, int, SeedSequence or None
+        With :class:`~simtrial.streams.ReplicateStreams` (stream 0), replicate ``r`` draws
+        the same numbers whatever else is simulated with it.
+
+    Returns
+    -------
+    TrialSimulation
+        ``.metrics`` has, per replicate: ``cutoff_months``, ``median_follow_up_months``,
+        ``events_reached``; per arm (suffix ``.<arm>`` when there are two arms)
+        ``n_enrolled``, ``pfs_events``, ``median_pfs_months``, ``median_os_months``,
+        ``orr``, ``dcr``, ``sd_6mo``, ``bor_count.<response>``, ``dose_interruption``,
+        ``dose_reduction``, ``ae_discontinuation``, ``mean_daily_dose_mg``,
+        ``<event>_any``, ``<event>_grade3``, ``tg_change_4wk.mean`` / ``.sd``,
+        ``tg_fell_4wk.all``, ``crossover``; with two arms also ``hazard_ratio_pfs`` (with
+        ``_ci_low`` / ``_ci_high``), ``logrank_pvalue_pfs``, ``hazard_ratio_os``,
+        ``logrank_pvalue_os``.
+
+    Examples
+    --------
+    >>> from simtrial.trial import simulate_trial
+    >>> trials = simulate_trial("scenarios/decision.toml", n_reps=2, rng=1)
+    >>> trials.metrics["pfs_events.sorafenib"].add(trials.metrics["pfs_events.placebo"]).tolist()
+    [267, 267]
+    """
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    patients_rng, trial_rng, crossover_rng = _three_streams(rng, n_reps, scenario.n_patients)
+    sim = simulate_patients(scenario, n_reps, rng=patients_rng)
+    trial, study = scenario.trial, scenario.study
+    cohort, a = sim.cohort, sim.assessment
+    n_patients, n = cohort.n_patients, cohort.n_rows
+    horizon = study.follow_up_days
+
+    # calendar: enrolment; patient time: drop-out, and death before progression
+    if trial.accrual == "uniform":
+        enrol = trial_rng.random(n) * trial.accrual_days
+    else:
+        gaps = trial_rng.standard_exponential(n) * (trial.accrual_days / n_patients)
+        arrivals = np.cumsum(gaps.reshape(n_reps, n_patients), axis=1)
+        order = np.argsort(trial_rng.random(n).reshape(n_reps, n_patients), axis=1)
+        enrol = np.take_along_axis(arrivals, order, axis=1).ravel()
+    dropout = _exponential(trial_rng.standard_exponential(n), trial.dropout_rate_per_day)
+    death_draw = trial_rng.standard_exponential(n)
+    progression = np.where(np.isnan(a.pd_day), np.inf, a.pd_day)
+    death_before = _exponential(death_draw, trial.death_rate_per_day)
+    dies_first = death_before < progression
+    first_event = np.where(dies_first, death_before, progression)
+    seen = (first_event <= dropout) & (first_event <= horizon)
+
+    # cut-off
+    if trial.cutoff == "calendar":
+        cutoff = np.full(n_reps, float(trial.cutoff_day))
+        reached = np.ones(n_reps, bool)
+    else:
+        calendar_event = np.where(seen, enrol + first_event, np.inf).reshape(n_reps, n_patients)
+        k = trial.cutoff_events - 1
+        kth = np.partition(calendar_event, k, axis=1)[:, k]
+        reached = np.isfinite(kth)
+        end_of_study = enrol.reshape(n_reps, n_patients).max(axis=1) + horizon
+        cutoff = np.where(reached, kth, end_of_study)
+    cutoff_row = np.repeat(cutoff, n_patients)
+    enrolled = enrol <= cutoff_row
+    followed = np.clip(cutoff_row - enrol, 0.0, horizon)
+    followed = np.where(enrolled, np.minimum(followed, dropout), 0.0)
+
+    # PFS: event if progression or death is seen in follow-up, else censored at the last
+    # evaluable scan seen
+    pfs_event = enrolled & seen & (first_event <= followed)
+    visible = sim.scan_held & (sim.scan_day <= np.minimum(followed, death_before)[:, None])
+    evaluable = visible & (a.overall != Response.NE) & (np.arange(sim.scan_day.shape[1]) >= 1)
+    last_scan = np.where(evaluable, sim.scan_day, 0.0).max(axis=1)
+    pfs_days = np.where(pfs_event, first_event, last_scan)
+
+    response = best_overall_response(
+        a.overall,
+        sim.scan_day,
+        visit_mask=visible,
+        has_targets=cohort.lesion_mask.any(axis=1),
+        confirm=study.confirm_response,
+        confirm_days=study.confirm_days,
+        min_sd_days=study.min_sd_days,
+    )
+    best = response.best
+    sd_6mo = _stable_six_months(sim, trial, visible, best, response.pd_visit, pfs_event, pfs_days)
+    end_of_treatment = np.minimum(sim.end_of_treatment, np.minimum(followed, death_before))
+
+    # crossover and overall survival
+    control = scenario.control
+    is_control = (
+        np.zeros(n, bool) if control is None else cohort.row_arm == scenario.arms.index(control)
+    )
+    progressed = pfs_event & ~dies_first
+    wants = crossover_rng.random(n) < trial.crossover_probability
+    crossover = is_control & progressed & wants
+    on_crossover_drug = np.zeros(n)
+    rows = np.flatnonzero(crossover)
+    if rows.size:
+        doses = simulate_dosing(
+            scenario,
+            on_drug=np.ones(rows.size, bool),
+            start_level=np.zeros(rows.size, int),
+            susceptibility=cohort.susceptibility[rows],
+            horizon_days=horizon,
+            rng=for_rows(crossover_rng, rows),
+        )
+        on_crossover_drug[rows] = np.minimum(doses.stop_day, horizon)
+    death = _death_day(death_draw, progression, on_crossover_drug, trial)
+    os_limit = np.where(enrolled, np.minimum(cutoff_row - enrol, dropout), 0.0)
+    os_event = enrolled & (death <= os_limit)
+    os_days = np.where(os_event, death, os_limit)
+
+    return TrialSimulation(
+        scenario=scenario,
+        patients=sim,
+        enrol_day=enrol,
+        cutoff_day=cutoff,
+        enrolled=enrolled,
+        follow_up_days=followed,
+        pfs_days=pfs_days,
+        pfs_event=pfs_event,
+        os_days=os_days,
+        os_event=os_event,
+        best=best,
+        sd_6mo=sd_6mo & enrolled,
+        crossover=crossover & (progression <= followed),
+        end_of_treatment=end_of_treatment,
+        events_reached=reached,
+    )
+
+
+def _exponential(draw: np.ndarray, rate: float) -> np.ndarray:
+    """Event times from unit-exponential draws at a constant rate (+inf at rate 0)."""
+    return draw / rate if rate > 0 else np.full(draw.shape, np.inf)
+
+
+def _death_day(draw, progression, on_drug_after, trial) -> np.ndarray:
+    """Invert the piecewise-constant death hazard: before progression, then on crossover
+    drug for ``on_drug_after`` days, then off drug."""
+    before = trial.death_rate_per_day
+    after = trial.post_progression_death_rate_per_day
+    on_drug = after * trial.crossover_death_hazard_ratio
+    finite_progression = np.where(np.isfinite(progression), progression, 0.0)
+    pre_mass = np.where(np.isfinite(progression), before * finite_progression, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pre = np.where(before > 0, draw / before, np.inf)
+        left = draw - pre_mass
+        drug_mass = on_drug * on_drug_after
+        during = finite_progression + np.where(on_drug > 0, left / on_drug, np.inf)
+        later = (
+            finite_progression
+            + on_drug_after
+            + np.where(after > 0, (left - drug_mass) / after, np.inf)
+        )
+    return np.where(draw <= pre_mass, pre, np.where(left <= drug_mass, during, later))
+
+
+def _stable_six_months(sim, trial, visible, best, pd_visit, pfs_event, pfs_days) -> np.ndarray:
+    """'SD lasting at least 6 months' by the scenario's definition."""
+    not_responder = ~np.isin(best, _RESPONDER)
+    if trial.sd_definition == "progression_free":
+        event_free = ~(pfs_event & (pfs_days < trial.sd_days)) & (pfs_days >= trial.sd_days)
+        return not_responder & (best != Response.PD) & event_free
+    late = visible & (sim.scan_day >= trial.sd_days)
+    first_late = np.argmax(late, axis=1)
+    has_late = late.any(axis=1)
+    code = sim.assessment.overall[np.arange(len(best)), first_late]
+    before_pd = (pd_visit < 0) | (pd_visit > first_late)
+    return has_late & np.isin(code, _STABLE) & before_pd & not_responder
+
+
+def _arm_metrics(trial_sim: TrialSimulation, arm_index: int, suffix: str) -> dict:
+    scenario = trial_sim.scenario
+    sim, cohort = trial_sim.patients, trial_sim.patients.cohort
+    n_reps, n_patients = cohort.n_reps, cohort.n_patients
+    in_arm = (cohort.row_arm == arm_index) & trial_sim.enrolled
+
+    def per_rep(values) -> np.ndarray:
+        return np.asarray(values).reshape(n_reps, n_patients)
+
+    mask = per_rep(in_arm)
+    count = mask.sum(axis=1)
+
+    def share(flag) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (per_rep(flag) & mask).sum(axis=1) / count
+
+    def name(base: str) -> str:
+        return f"{base}{suffix}"
+
+    km = kaplan_meier(per_rep(trial_sim.pfs_days), per_rep(trial_sim.pfs_event), mask=mask)
+    km_os = kaplan_meier(per_rep(trial_sim.os_days), per_rep(trial_sim.os_event), mask=mask)
+    out = {
+        name("n_enrolled"): count,
+        name("pfs_events"): (per_rep(trial_sim.pfs_event) & mask).sum(axis=1),
+        name("median_pfs_months"): np.asarray(km.median) / DAYS_PER_MONTH,
+        name("median_os_months"): np.asarray(km_os.median) / DAYS_PER_MONTH,
+        name("orr"): share(np.isin(trial_sim.best, _RESPONDER)),
+        name("dcr"): share(np.isin(trial_sim.best, _STABLE)),
+        name("sd_6mo"): share(trial_sim.sd_6mo),
+    }
+    for bor in _BOR_NAMES:
+        out[name(f"bor_count.{bor}")] = (per_rep(trial_sim.best == Response[bor]) & mask).sum(1)
+
+    table = sim._patient_table(trial_sim.end_of_treatment)
+    on_drug = scenario.arms[arm_index].drug
+    if on_drug:
+        out[name("dose_interruption")] = share(table["dose_interruptions"].to_numpy() > 0)
+        out[name("dose_reduction")] = share(table["dose_reductions"].to_numpy() > 0)
+        dose = per_rep(table["mean_daily_dose_mg"].to_numpy())
+        with np.errstate(invalid="ignore"):
+            out[name("mean_daily_dose_mg")] = np.nanmean(np.where(mask, dose, np.nan), axis=1)
+    out[name("ae_discontinuation")] = share(table["ae_discontinuation"].to_numpy())
+    for event in sim.doses.event_names:
+        out[name(f"{event}_any")] = share(table[f"{event}_any"].to_numpy())
+        out[name(f"{event}_grade3")] = share(table[f"{event}_grade3"].to_numpy())
+    tg = np.where(mask, per_rep(table["tg_change_4wk"].to_numpy()), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[name("tg_change_4wk.mean")] = _nan_reduce(np.nanmean, tg)
+        out[name("tg_change_4wk.sd")] = _nan_reduce(
+            lambda x, axis: np.nanstd(x, axis=axis, ddof=1), tg
+        )
+        out[name("tg_fell_4wk.all")] = np.where(
+            count > 0, ((tg < 0) | ~mask).all(axis=1), np.nan
+        ).astype(float)
+    if scenario.control is not None and scenario.arms[arm_index] == scenario.control:
+        out[name("crossover")] = share(trial_sim.crossover)
+    return out
+
+
+def _nan_reduce(function, values: np.ndarray) -> np.ndarray:
+    """A nan-aware reduction over patients that gives NaN, silently, for empty rows."""
+    result = np.full(values.shape[0], np.nan)
+    enough = np.isfinite(values).sum(axis=1) >= 2
+    if enough.any():
+        result[enough] = function(values[enough], axis=1)
+    return result
+
+
+def _replicate_metrics(trial_sim: TrialSimulation) -> pd.DataFrame:
+    scenario = trial_sim.scenario
+    cohort = trial_sim.patients.cohort
+    n_reps, n_patients = cohort.n_reps, cohort.n_patients
+    two_arms = len(scenario.arms) == 2
+    followed = np.where(trial_sim.enrolled, trial_sim.follow_up_days, np.nan)
+    columns: dict[str, np.ndarray] = {
+        "rep": np.arange(n_reps),
+        "cutoff_months": trial_sim.cutoff_day / DAYS_PER_MONTH,
+        "median_follow_up_months": np.nanmedian(followed.reshape(n_reps, n_patients), axis=1)
+        / DAYS_PER_MONTH,
+        "events_reached": trial_sim.events_reached,
+    }
+    for index, arm in enumerate(scenario.arms):
+        columns.update(_arm_metrics(trial_sim, index, f".{arm.name}" if two_arms else ""))
+    if two_arms:
+        control = scenario.arms.index(scenario.control)
+        group = (cohort.row_arm != control).astype(int).reshape(n_reps, n_patients)
+        mask = trial_sim.enrolled.reshape(n_reps, n_patients)
+
+        def analyse(days, event):
+            return analyse_two_arms(
+                days.reshape(n_reps, n_patients),
+                event.reshape(n_reps, n_patients),
+                group,
+                mask=mask,
+            )
+
+        pfs = analyse(trial_sim.pfs_days, trial_sim.pfs_event)
+        overall = analyse(trial_sim.os_days, trial_sim.os_event)
+        columns["hazard_ratio_pfs"] = pfs.cox.hazard_ratio
+        columns["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
+        columns["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
+        columns["logrank_pvalue_pfs"] = pfs.logrank.pvalue
+        columns["hazard_ratio_os"] = overall.cox.hazard_ratio
+        columns["logrank_pvalue_os"] = overall.logrank.pvalue
+    return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})

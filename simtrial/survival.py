@@ -594,12 +594,16 @@ class _SortedSample:
 class _Compaction:
     """The selected positions of each row, in order: as one flat list or front-packed rows."""
 
-    def __init__(self, selected: np.ndarray):
+    def __init__(self, selected: np.ndarray, *, full_width: bool = False):
         n_rep, n_patient = selected.shape
         self.flat = np.flatnonzero(selected)
         self.per_row = np.count_nonzero(selected, axis=1)
         self.row_first = np.cumsum(self.per_row) - self.per_row  # into `flat`
-        self.width = max(int(self.per_row.max(initial=0)), 1)
+        # full_width: packed rows as wide as the data, not as the busiest row of this batch;
+        # numpy's pairwise row sums then group the same terms whatever other replicates share
+        # the batch, so a replicate's result does not depend on its neighbours to the last bit
+        width = n_patient if full_width else int(self.per_row.max(initial=0))
+        self.width = max(width, 1)
         row = self.flat // n_patient
         column = np.arange(self.flat.size) - self.row_first[row]
         self.destination = row * self.width + column
@@ -967,7 +971,7 @@ def logrank(time, event, group, *, mask=None, strata=None, weights=None) -> LogR
 
 def _cox_terms(sorted_sample: _SortedSample, ties: str):
     """Coefficients ``a``, ``b`` of each event, front-packed per row (padding a = 1, b = 0)."""
-    events = _Compaction(sorted_sample.event)
+    events = _Compaction(sorted_sample.event, full_width=True)
     at_risk1 = events.take(sorted_sample.at_risk1)
     at_risk0 = events.take(sorted_sample.at_risk) - at_risk1
     if ties == "efron":

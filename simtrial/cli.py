@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 
+import numpy as np
 import pandas as pd
 
 from simtrial import __version__
+from simtrial.engine import run
 from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient
 from simtrial.scenario import load_scenario
@@ -96,6 +100,42 @@ def _patients(args: argparse.Namespace) -> int:
     return 0
 
 
+def _format_summary(result) -> str:
+    summary = result.summary()
+    lines = [
+        f"{result.scenario.study.name}: {result.n_sims} simulated trials, seed {result.seed}",
+        f"{'metric':<34} {'mean':>10} {'MC s.e.':>9} {'2.5%':>10} {'97.5%':>10} {'published':>10}",
+    ]
+    for metric, row in summary.iterrows():
+        published = "" if np.isnan(row["published"]) else f"{row['published']:10.4g}"
+        lines.append(
+            f"{metric:<34} {row['mean']:10.4g} {row['se']:9.2g} {row['q025']:10.4g} "
+            f"{row['q975']:10.4g} {published:>10}"
+        )
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    result = run(
+        args.scenario,
+        args.n_sims,
+        seed=args.seed,
+        chunk_size=args.chunk_size,
+        workers=args.workers,
+        out=args.out,
+        resume=args.resume,
+        keep_patients=args.keep_patients,
+        progress=False if args.quiet else None,
+    )
+    if args.format == "json":
+        print(json.dumps(result.to_json(), indent=2))
+    elif args.format == "csv":
+        result.summary().to_csv(sys.stdout)
+    else:
+        print(_format_summary(result))
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -116,12 +156,19 @@ def _seed(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one line on standard error and exit code 2, no usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simtrial", description="Monte-Carlo simulation of oncology cohorts and trials."
     )
     parser.add_argument("--version", action="version", version=f"simtrial {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     demo = commands.add_parser("demo", help="classify a worked example patient by RECIST 1.1")
     demo.set_defaults(handler=_demo)
     validate = commands.add_parser("validate", help="check a scenario file (exit 2 if invalid)")
@@ -135,6 +182,23 @@ def build_parser() -> argparse.ArgumentParser:
     patients.add_argument("--seed", type=_seed, default=None, help="root seed (default: random)")
     patients.add_argument("--format", choices=["table", "csv"], default="table")
     patients.set_defaults(handler=_patients)
+
+    runner = commands.add_parser(
+        "run", help="simulate many trials and summarise every metric (mean, MC error, 95%)"
+    )
+    runner.add_argument("scenario", help="path of a scenario TOML file")
+    runner.add_argument("--n-sims", type=_positive_int, default=1000, help="trials (default 1000)")
+    runner.add_argument("--seed", type=_seed, default=None, help="root seed (default: random)")
+    runner.add_argument("--chunk-size", type=_positive_int, default=50, help="trials per chunk")
+    runner.add_argument("--workers", type=_positive_int, default=1, help="local processes")
+    runner.add_argument("--out", default=None, help="folder for resumable chunk files")
+    runner.add_argument("--resume", action="store_true", help="finish the run in --out")
+    runner.add_argument(
+        "--keep-patients", type=int, default=0, help="keep patient tables of the first K trials"
+    )
+    runner.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    runner.add_argument("--quiet", action="store_true", help="no progress bar")
+    runner.set_defaults(handler=_run)
     return parser
 
 
@@ -144,9 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except BrokenPipeError:  # the reader went away (`| head`): not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+    except (ValueError, TypeError, OSError) as error:
         print(f"simtrial {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"simtrial {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

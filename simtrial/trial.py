@@ -206,7 +206,8 @@ def simulate_trial(scenario: Scenario | str, n_reps: int = 1, *, rng=None) -> Tr
 
     # PFS: event if progression or death is seen in follow-up, else censored at the last
     # evaluable scan seen
-    pfs_event = enrolled & seen & (first_event <= followed)
+    # compared in calendar time, as the cut-off was found: exactly cutoff_events events
+    pfs_event = enrolled & seen & (enrol + first_event <= cutoff_row)
     visible = sim.scan_held & (sim.scan_day <= np.minimum(followed, death_before)[:, None])
     evaluable = visible & (a.overall != Response.NE) & (np.arange(sim.scan_day.shape[1]) >= 1)
     last_scan = np.where(evaluable, sim.scan_day, 0.0).max(axis=1)

@@ -39,7 +39,11 @@ __all__ = [
     "assess_patient",
     "assess_visits",
     "BestResponse",
+    "RecistState",
+    "VisitBlock",
     "best_overall_response",
+    "classify_block",
+    "finish_assessment",
     "select_targets",
 ]
 
@@ -236,6 +240,111 @@ def _overall_response(target, nontarget, new_lesion, has_targets, held) -> np.nd
     return np.where(held, code, np.int8(Response.NA))
 
 
+@dataclass(frozen=True)
+class RecistState:
+    """What RECIST carries from earlier visits to later ones, per patient.
+
+    Attributes
+    ----------
+    baseline_sum : ndarray, shape (n,)
+    nadir : ndarray, shape (n,)
+        Smallest complete target sum so far, baseline included.
+    previous_cr : ndarray of bool, shape (n,)
+        The latest held visit's overall response was CR.
+    """
+
+    baseline_sum: np.ndarray
+    nadir: np.ndarray
+    previous_cr: np.ndarray
+
+    @classmethod
+    def at_baseline(cls, baseline_sum: np.ndarray) -> RecistState:
+        return cls(baseline_sum, baseline_sum.copy(), np.zeros(baseline_sum.shape, bool))
+
+    def rows(self, index) -> RecistState:
+        return RecistState(self.baseline_sum[index], self.nadir[index], self.previous_cr[index])
+
+
+@dataclass(frozen=True)
+class VisitBlock:
+    """Per-visit results of :func:`classify_block`, shapes (n, visit), and the state after."""
+
+    target: np.ndarray
+    overall: np.ndarray
+    target_sum: np.ndarray
+    nadir: np.ndarray
+    state: RecistState
+
+
+def classify_block(
+    sizes, *, lesion_mask, nodal, visit_mask, new_lesion, nontarget, criteria, state
+) -> VisitBlock:
+    """The per-visit RECIST rules for consecutive follow-up visits, given the state before.
+
+    The rule implementation behind :func:`assess_visits`, which calls it once for all
+    follow-up visits; a simulator that stops scanning at progression calls it block by block
+    (responses of a visit depend only on earlier visits, through ``state``). Shapes:
+    ``sizes`` (n, visit, lesion), masks and codes (n, visit), ``lesion_mask`` / ``nodal``
+    (n, lesion); no input checks (see :func:`assess_visits`).
+    """
+    r = Response
+    tol = SIZE_TOLERANCE_MM
+    n, n_visits = visit_mask.shape
+    if n_visits == 0:
+        empty = np.zeros((n, 0), np.int8)
+        return VisitBlock(empty, empty, np.zeros((n, 0)), np.zeros((n, 0)), state)
+    has_targets = lesion_mask.any(axis=-1)
+    by_short_axis = nodal & criteria.nodes_by_short_axis
+    gone_below = np.where(by_short_axis, criteria.node_normal_mm - tol, tol)  # (n, lesion)
+
+    # every visit at once: the only sequential quantity, the nadir, is a running minimum
+    in_sum = lesion_mask[:, None, :] & ~np.isnan(sizes)
+    incomplete = (lesion_mask[:, None, :] & ~in_sum).any(axis=-1)
+    visit_sum = np.where(in_sum, sizes, 0).sum(axis=-1, dtype=float)
+    present = (lesion_mask[:, None, :] & (sizes >= gone_below[:, None, :])).any(axis=-1)
+    complete = visit_mask & ~incomplete & has_targets[:, None]
+    running_min = np.minimum.accumulate(np.where(complete, visit_sum, np.inf), axis=1)
+    running_min = np.minimum(running_min, state.nadir[:, None])
+    nadir = np.empty((n, n_visits))
+    nadir[:, :1] = state.nadir[:, None]
+    nadir[:, 1:] = running_min[:, :-1]
+    increase = visit_sum - nadir
+    pd_by_sum = (increase > tol) & (visit_sum >= (1 + criteria.pd_increase) * nadir - tol)
+    if criteria.pd_min_increase_mm is not None:
+        pd_by_sum &= increase >= criteria.pd_min_increase_mm - tol
+    pr = visit_sum <= (1 - criteria.pr_decrease) * state.baseline_sum[:, None] + tol
+    target = np.select(
+        [pd_by_sum, incomplete, ~present, pr], [r.PD, r.NE, r.CR, r.PR], r.SD
+    ).astype(np.int8)
+    target[~has_targets] = r.NA
+    target[~visit_mask] = r.NA
+    overall = _overall_response(target, nontarget, new_lesion, has_targets[:, None], visit_mask)
+
+    # a target lesion present right after an overall CR is PD; that rule never changes an
+    # overall CR itself, so it can be applied after the fact
+    held_index = np.where(visit_mask, np.arange(n_visits), -1)
+    last_held = np.maximum.accumulate(held_index, axis=1)
+    if criteria.reappearance_after_cr_is_pd:
+        previous = np.empty_like(last_held)
+        previous[:, 0] = -1
+        previous[:, 1:] = last_held[:, :-1]
+        earlier_cr = np.take_along_axis(overall, np.maximum(previous, 0), axis=1) == r.CR
+        after_cr = np.where(previous >= 0, earlier_cr, state.previous_cr[:, None])
+        reappeared = after_cr & present & visit_mask & has_targets[:, None]
+        if reappeared.any():
+            target[reappeared] = r.PD
+            overall[reappeared] = r.PD
+
+    last = last_held[:, -1]
+    previous_cr = np.where(
+        last >= 0, overall[np.arange(n), np.maximum(last, 0)] == r.CR, state.previous_cr
+    )
+    target_sum = np.where(visit_mask & has_targets[:, None] & ~incomplete, visit_sum, np.nan)
+    nadir = np.where(visit_mask & has_targets[:, None], nadir, np.nan)
+    after = RecistState(state.baseline_sum, running_min[:, -1], previous_cr)
+    return VisitBlock(target, overall, target_sum, nadir, after)
+
+
 def assess_visits(
     sizes,
     *,
@@ -352,59 +461,75 @@ def assess_visits(
     day, visit_mask = day.reshape(n, n_visits), visit_mask.reshape(n, n_visits)
     new_lesion, nontarget = new_lesion.reshape(n, n_visits), nontarget.reshape(n, n_visits)
 
-    r = Response
-    tol = SIZE_TOLERANCE_MM
-    visit_index = np.arange(n_visits)
-    follow_up = visit_mask & (visit_index >= 1)
     has_targets = lesion_mask.any(axis=-1)
-    by_short_axis = nodal & criteria.nodes_by_short_axis
-    gone_below = np.where(by_short_axis, criteria.node_normal_mm - tol, tol)  # (n, lesion)
+    baseline_sum = np.where(lesion_mask, sizes[:, 0, :], 0).sum(axis=-1, dtype=float)
+    block = classify_block(
+        sizes[:, 1:],
+        lesion_mask=lesion_mask,
+        nodal=nodal,
+        visit_mask=visit_mask[:, 1:],
+        new_lesion=new_lesion[:, 1:],
+        nontarget=nontarget[:, 1:],
+        criteria=criteria,
+        state=RecistState.at_baseline(baseline_sum),
+    )
+    target = np.concatenate([np.zeros((n, 1), np.int8), block.target], axis=1)
+    overall = np.concatenate([np.zeros((n, 1), np.int8), block.overall], axis=1)
+    target_sum = np.concatenate([baseline_sum[:, None], block.target_sum], axis=1)
+    target_sum[~has_targets, 0] = np.nan
+    nadir_at = np.concatenate([baseline_sum[:, None], block.nadir], axis=1)
+    nadir_at[~has_targets, 0] = np.nan
+    result = finish_assessment(
+        target=target,
+        overall=overall,
+        target_sum=target_sum,
+        nadir=nadir_at,
+        day=day,
+        visit_mask=visit_mask,
+        new_lesion=new_lesion,
+        nontarget=nontarget,
+        has_targets=has_targets,
+        criteria=criteria,
+        confirm=confirm,
+        confirm_days=confirm_days,
+        min_sd_days=min_sd_days,
+    )
+    per_visit = {"best", "pd_visit", "pd_day"}
+    return VisitAssessment(
+        **{
+            name: value.reshape(lead if name in per_visit else visit_shape)
+            for name, value in vars(result).items()
+        }
+    )
 
-    # every visit at once: the only sequential quantity, the nadir, is a running minimum
-    in_sum = lesion_mask[:, None, :] & ~np.isnan(sizes)
-    incomplete = (lesion_mask[:, None, :] & ~in_sum).any(axis=-1)
-    visit_sum = np.where(in_sum, sizes, 0).sum(axis=-1, dtype=float)
-    present = (lesion_mask[:, None, :] & (sizes >= gone_below[:, None, :])).any(axis=-1)
-    baseline_sum = visit_sum[:, 0]
-    complete = visit_mask & ~incomplete & has_targets[:, None]
-    running_min = np.minimum.accumulate(np.where(complete, visit_sum, np.inf), axis=1)
-    nadir = np.empty((n, n_visits))
-    nadir[:, 0] = baseline_sum
-    nadir[:, 1:] = running_min[:, :-1]
-    increase = visit_sum - nadir
-    pd_by_sum = (increase > tol) & (visit_sum >= (1 + criteria.pd_increase) * nadir - tol)
-    if criteria.pd_min_increase_mm is not None:
-        pd_by_sum &= increase >= criteria.pd_min_increase_mm - tol
-    pr = visit_sum <= (1 - criteria.pr_decrease) * baseline_sum[:, None] + tol
-    target = np.select(
-        [pd_by_sum, incomplete, ~present, pr], [r.PD, r.NE, r.CR, r.PR], r.SD
-    ).astype(np.int8)
-    target[~has_targets] = r.NA
-    target[~follow_up] = r.NA
-    overall = _overall_response(target, nontarget, new_lesion, has_targets[:, None], follow_up)
 
-    if criteria.reappearance_after_cr_is_pd:
-        # a target lesion present right after an overall CR is PD; that rule never changes
-        # an overall CR itself, so it can be applied after the fact
-        held_index = np.where(visit_mask, visit_index, -1)
-        last_held = np.maximum.accumulate(held_index, axis=1)
-        previous = np.empty_like(last_held)
-        previous[:, 0] = -1
-        previous[:, 1:] = last_held[:, :-1]
-        after_cr = (previous >= 1) & (
-            np.take_along_axis(overall, np.maximum(previous, 0), axis=1) == r.CR
-        )
-        reappeared = after_cr & present & follow_up & has_targets[:, None]
-        if reappeared.any():
-            target[reappeared] = r.PD
-            overall[reappeared] = r.PD
+def finish_assessment(
+    *,
+    target,
+    overall,
+    target_sum,
+    nadir,
+    day,
+    visit_mask,
+    new_lesion,
+    nontarget,
+    has_targets,
+    criteria,
+    confirm,
+    confirm_days,
+    min_sd_days,
+) -> VisitAssessment:
+    """Best response, first PD and the reported per-visit table from per-visit codes.
 
-    target_sum = np.where(visit_mask & has_targets[:, None] & ~incomplete, visit_sum, np.nan)
-    nadir_at = np.where(visit_mask & has_targets[:, None], nadir, np.nan)
+    The last step of :func:`assess_visits` (shapes (n, visit), visit 0 = baseline): the best
+    overall response, the FAQ's continued response for display, percentages of change.
+    """
+    r = Response
+    n, n_visits = overall.shape
+    follow_up = visit_mask & (np.arange(n_visits) >= 1)
     best, pd_visit, confirming, before_pd = _best_response(
         overall, day, follow_up, has_targets, confirm, confirm_days, min_sd_days
     )
-
     if criteria.continued_response:
         # a response, once established (confirmed if asked), persists until PD (FAQ)
         established = np.cumsum(confirming, axis=-1) > 0
@@ -416,28 +541,23 @@ def assess_visits(
             overall = _overall_response(
                 target, nontarget, new_lesion, has_targets[:, None], follow_up
             )
-
+    baseline_sum = target_sum[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         pct_from_baseline = 100.0 * (target_sum / baseline_sum[:, None] - 1.0)
-        pct_from_nadir = np.where(nadir_at > 0, 100.0 * (target_sum / nadir_at - 1.0), np.nan)
-    nontarget_out = np.where(visit_mask & (visit_index >= 1), nontarget, r.NA).astype(np.int8)
+        pct_from_nadir = np.where(nadir > 0, 100.0 * (target_sum / nadir - 1.0), np.nan)
     pd_day = np.where(pd_visit >= 0, day[np.arange(n), np.maximum(pd_visit, 0)], np.nan)
-
-    def shaped(array: np.ndarray, per_visit: bool = True) -> np.ndarray:
-        return array.reshape(visit_shape if per_visit else lead)
-
     return VisitAssessment(
-        target_sum=shaped(target_sum),
-        nadir=shaped(nadir_at),
-        pct_from_baseline=shaped(pct_from_baseline),
-        pct_from_nadir=shaped(pct_from_nadir),
-        target=shaped(target),
-        nontarget=shaped(nontarget_out),
-        new_lesion=shaped(new_lesion & visit_mask & (visit_index >= 1)),
-        overall=shaped(overall),
-        best=shaped(best, per_visit=False),
-        pd_visit=shaped(pd_visit, per_visit=False),
-        pd_day=shaped(pd_day, per_visit=False),
+        target_sum=target_sum,
+        nadir=nadir,
+        pct_from_baseline=pct_from_baseline,
+        pct_from_nadir=pct_from_nadir,
+        target=target,
+        nontarget=np.where(follow_up, nontarget, r.NA).astype(np.int8),
+        new_lesion=new_lesion & follow_up,
+        overall=overall,
+        best=best,
+        pd_visit=pd_visit,
+        pd_day=pd_day,
     )
 
 

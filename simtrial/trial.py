@@ -310,7 +310,9 @@ def _stable_six_months(sim, trial, visible, best, pd_visit, pfs_event, pfs_days)
     return has_late & np.isin(code, _STABLE) & before_pd & not_responder
 
 
-def _arm_metrics(trial_sim: TrialSimulation, arm_index: int, suffix: str) -> dict:
+def _arm_metrics(
+    trial_sim: TrialSimulation, table: pd.DataFrame, arm_index: int, suffix: str
+) -> dict:
     scenario = trial_sim.scenario
     sim, cohort = trial_sim.patients, trial_sim.patients.cohort
     n_reps, n_patients = cohort.n_reps, cohort.n_patients
@@ -343,7 +345,6 @@ def _arm_metrics(trial_sim: TrialSimulation, arm_index: int, suffix: str) -> dic
     for bor in _BOR_NAMES:
         out[name(f"bor_count.{bor}")] = (per_rep(trial_sim.best == Response[bor]) & mask).sum(1)
 
-    table = sim._patient_table(trial_sim.end_of_treatment)
     on_drug = scenario.arms[arm_index].drug
     if on_drug:
         out[name("dose_interruption")] = share(table["dose_interruptions"].to_numpy() > 0)
@@ -391,8 +392,10 @@ def _replicate_metrics(trial_sim: TrialSimulation) -> pd.DataFrame:
         / DAYS_PER_MONTH,
         "events_reached": trial_sim.events_reached,
     }
+    table = trial_sim.patients._patient_table(trial_sim.end_of_treatment)
     for index, arm in enumerate(scenario.arms):
-        columns.update(_arm_metrics(trial_sim, index, f".{arm.name}" if two_arms else ""))
+        suffix = f".{arm.name}" if two_arms else ""
+        columns.update(_arm_metrics(trial_sim, table, index, suffix))
     if two_arms:
         control = scenario.arms.index(scenario.control)
         group = (cohort.row_arm != control).astype(int).reshape(n_reps, n_patients)

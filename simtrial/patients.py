@@ -10,12 +10,13 @@ import pandas as pd
 
 from simtrial.cohort import Cohort, simulate_cohort
 from simtrial.dosing import ACTIONS, DoseHistory, simulate_dosing
-from simtrial.imaging import detect_new_lesions, read_nontarget, read_targets, scan_calendar
-from simtrial.recist import Response, VisitAssessment, assess_visits
+from simtrial.imaging import scan_calendar
+from simtrial.recist import Response, VisitAssessment, finish_assessment
+from simtrial.scans import ScanResults, scan_group
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import as_rng, for_rows
 from simtrial.thyroglobulin import serum_tg
-from simtrial.tumour import burden, diameters, relative_volume
+from simtrial.tumour import burden, relative_volume
 
 __all__ = ["PatientSimulation", "simulate_patients"]
 
@@ -262,7 +263,7 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     exposure, shielded = doses.integrate(
         day, [doses.exposure_by_level, shielding], off_value=[0.0, 1.0]
     )
-    scans = _ScanArrays.empty(n, day.shape[1], cohort.size_mm.shape[1])
+    scans = ScanResults(n, day.shape[1], cohort.size_mm.shape[1])
     # patients are grouped by number of targets (rounded up to a power of two) so that the
     # lesion axis carries little padding while the number of array calls stays small
     n_targets = cohort.lesion_mask.sum(axis=1)
@@ -270,8 +271,27 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     for k in np.unique(width):
         rows = np.flatnonzero(width == k)
         group_rng = for_rows(rng, rows)
-        _scan_group(scenario, cohort, rows, int(k), day, held, exposure, shielded, scans, group_rng)
-    assessment = scans.assessment()
+        scan_group(scenario, cohort, rows, int(k), day, held, exposure, shielded, scans, group_rng)
+    held &= scans.scanned
+    if not study.scan_after_progression:  # the block that found PD ran past it: drop those
+        is_pd = (scans.overall == Response.PD) & held
+        first_pd = np.where(is_pd.any(axis=1), np.argmax(is_pd, axis=1), day.shape[1])
+        held &= np.arange(day.shape[1]) <= first_pd[:, None]
+    assessment = finish_assessment(
+        target=scans.target,
+        overall=scans.overall,
+        target_sum=scans.target_sum,
+        nadir=scans.nadir,
+        day=day,
+        visit_mask=held,
+        new_lesion=scans.new_lesion,
+        nontarget=scans.nontarget,
+        has_targets=cohort.lesion_mask.any(axis=1),
+        criteria=study.recist,
+        confirm=study.confirm_response,
+        confirm_days=study.confirm_days,
+        min_sd_days=study.min_sd_days,
+    )
     end = np.minimum(np.fmin(assessment.pd_day, study.follow_up_days), doses.stop_day)
 
     tg = scenario.thyroglobulin
@@ -313,91 +333,3 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
         tg_ng_ml=tg_ng_ml,
         end_of_treatment=end,
     )
-
-
-@dataclass(frozen=True)
-class _ScanArrays:
-    """Per-visit arrays filled group by group."""
-
-    true_mm: np.ndarray
-    measured_mm: np.ndarray
-    new_lesion: np.ndarray
-    nontarget: np.ndarray
-    fields: dict
-
-    @classmethod
-    def empty(cls, n: int, n_visits: int, n_lesions: int) -> _ScanArrays:
-        per_visit = {
-            "target_sum": np.nan,
-            "nadir": np.nan,
-            "pct_from_baseline": np.nan,
-            "pct_from_nadir": np.nan,
-        }
-        fields = {name: np.full((n, n_visits), value) for name, value in per_visit.items()}
-        for name in ("target", "nontarget", "overall"):
-            fields[name] = np.zeros((n, n_visits), np.int8)
-        fields["new_lesion"] = np.zeros((n, n_visits), bool)
-        fields["best"] = np.zeros(n, np.int8)
-        fields["pd_visit"] = np.full(n, -1)
-        fields["pd_day"] = np.full(n, np.nan)
-        return cls(
-            true_mm=np.zeros((n, n_visits, n_lesions), np.float32),
-            measured_mm=np.zeros((n, n_visits, n_lesions), np.float32),
-            new_lesion=np.zeros((n, n_visits), bool),
-            nontarget=np.zeros((n, n_visits), np.int8),
-            fields=fields,
-        )
-
-    def assessment(self) -> VisitAssessment:
-        return VisitAssessment(**self.fields)
-
-
-def _scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, scans, rng) -> None:
-    """Tumour dynamics, reading and RECIST for rows with at most ``k`` target lesions."""
-    study, tumour = scenario.study, scenario.tumour
-    columns = [*range(k), -1]  # the k targets (first columns) and the non-target disease
-    volume = relative_volume(
-        cohort.growth[rows][:, columns],
-        cohort.kill[rows][:, columns],
-        cohort.resistant[rows][:, columns],
-        day[rows],
-        exposure[rows],
-    )
-    size_mm, nodal = cohort.size_mm[rows, :k], cohort.nodal[rows, :k]
-    lesion_mask = cohort.lesion_mask[rows, :k]
-    true_mm = diameters(size_mm, nodal, volume[:, :, :k], tumour.node_normal_mm)
-    relative_burden = burden(
-        size_mm, nodal, cohort.nontarget_volume[rows], volume, tumour.node_normal_mm
-    )
-    measured = np.where(lesion_mask[:, None, :], read_targets(scenario, true_mm, nodal, rng=rng), 0)
-    nontarget = read_nontarget(
-        scenario, volume[:, :, -1], cohort.nontarget_volume[rows], held[rows], rng=rng
-    )
-    new_lesion = detect_new_lesions(
-        scenario,
-        day[rows],
-        held[rows],
-        relative_burden,
-        shielded[rows],
-        cohort.growth[rows, -1],
-        rng=rng,
-    )
-    result = assess_visits(
-        measured,
-        nodal=nodal,
-        day=day[rows],
-        lesion_mask=lesion_mask,
-        visit_mask=held[rows],
-        new_lesion=new_lesion,
-        nontarget=nontarget,
-        criteria=study.recist,
-        confirm=study.confirm_response,
-        confirm_days=study.confirm_days,
-        min_sd_days=study.min_sd_days,
-    )
-    scans.true_mm[rows, :, :k] = np.where(lesion_mask[:, None, :], true_mm, 0)
-    scans.measured_mm[rows, :, :k] = measured
-    scans.new_lesion[rows] = new_lesion
-    scans.nontarget[rows] = nontarget
-    for name, array in scans.fields.items():
-        array[rows] = getattr(result, name)

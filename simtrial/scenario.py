@@ -76,6 +76,8 @@ class Study(_Config):
     follow_up_days: Positive
     scan_after_discontinuation: bool = True
     """Intention to treat: patients who stop the drug for toxicity keep being scanned."""
+    scan_after_progression: bool = False
+    """Keep scanning after the first PD (default: RECIST assessment ends at progression)."""
 
     @property
     def recist(self) -> Criteria:

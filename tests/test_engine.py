@@ -180,12 +180,47 @@ def test_episode_times_are_exponential_under_a_constant_hazard(decision):
 
 def test_lesions_without_kill_never_shrink(decision):
     scenario = decision.with_values(
-        {"tumour.kill_rate_per_day": 0.0, "tumour.regressing_fraction": 0.0}
+        {
+            "tumour.kill_rate_per_day": 0.0,
+            "tumour.regressing_fraction": 0.0,
+            "study.scan_after_progression": True,  # every scan, to see the whole course
+        }
     )
     run = simulate_patients(scenario, 1, rng=4)
+    assert run.scan_held[:, 1:].mean() > 0.95  # scans continue after PD (2% are missed)
     mask = run.cohort.lesion_mask[:, None, :]
     step = np.diff(run.true_mm, axis=1)
     assert (step[np.broadcast_to(mask, step.shape)] >= -1e-3).all()
+
+
+def test_scans_stop_at_the_first_progression(decision_run):
+    run = decision_run
+    a = run.assessment
+    after_pd = np.arange(run.scan_day.shape[1])[None, :] > a.pd_visit[:, None]
+    progressed = a.pd_visit > 0
+    assert progressed.any()
+    # no scan is recorded after a patient's first PD; patients without PD keep their calendar
+    assert not (run.scan_held & after_pd & progressed[:, None]).any()
+
+
+def test_stopping_scans_at_progression_changes_no_outcome(decision):
+    # with every reading deterministic (no reader error, non-target read exactly, new lesions
+    # seen exactly from 5 mm), simulating the scans after PD or not gives the same PD and BOR
+    exact = decision.with_values(
+        {
+            "imaging.reader_error_log_sd": 0.0,
+            "imaging.reader_bias_log_sd": 0.0,
+            "tumour.nontarget_read_log_sd": 0.0,
+            "imaging.new_lesion_detect_scale_mm": 1e-9,
+        }
+    )
+    stop = simulate_patients(exact, 2, rng=12).assessment
+    keep = simulate_patients(
+        exact.with_values({"study.scan_after_progression": True}), 2, rng=12
+    ).assessment
+    assert np.array_equal(stop.pd_day, keep.pd_day, equal_nan=True)
+    assert np.array_equal(stop.best, keep.best)
+    assert (stop.pd_visit >= 0).mean() > 0.3  # the comparison covers many progressions
 
 
 def test_measured_equals_true_without_reader_error(pitoia):

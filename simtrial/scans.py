@@ -1,0 +1,190 @@
+"""The scan stage: lesion dynamics at each scan, what readers record, and RECIST, visit block
+by visit block, stopping a patient's scans at progression.
+
+A trial stops assessing a patient by RECIST at progression (DECISION unblinded and offered
+crossover at PD; Pitoia withdrew patients at confirmed PD), and nothing after the first PD
+changes a patient's PFS or best response. So the scans are simulated in blocks of visits:
+each block computes lesion volumes, readings, non-target status, new lesions and the
+per-visit RECIST responses of the patients still without PD, carrying forward what the next
+block needs (the RECIST nadir, the non-target nadir, the reader's bias, the new-lesion
+hazard). Scans after a patient's first PD are marked as not held. With the study option
+``scan_after_progression = true`` every scan is simulated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from simtrial.imaging import read_targets, reader_bias
+from simtrial.recist import RecistState, Response, classify_block
+from simtrial.streams import for_rows
+from simtrial.tumour import burden, diameters, relative_volume
+
+__all__ = ["BLOCK_VISITS", "ScanResults", "scan_group"]
+
+#: Follow-up visits simulated together before patients with PD are dropped.
+BLOCK_VISITS = 4
+
+
+class ScanResults:
+    """Per-visit arrays of every row, filled group by group and block by block."""
+
+    def __init__(self, n: int, n_visits: int, n_lesions: int):
+        self.true_mm = np.zeros((n, n_visits, n_lesions), np.float32)
+        self.measured_mm = np.zeros((n, n_visits, n_lesions), np.float32)
+        self.new_lesion = np.zeros((n, n_visits), bool)
+        self.nontarget = np.zeros((n, n_visits), np.int8)
+        self.target = np.zeros((n, n_visits), np.int8)
+        self.overall = np.zeros((n, n_visits), np.int8)
+        self.target_sum = np.full((n, n_visits), np.nan)
+        self.nadir = np.full((n, n_visits), np.nan)
+        self.scanned = np.zeros((n, n_visits), bool)
+
+
+def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rng) -> None:
+    """Simulate the scans of ``rows`` (patients with at most ``k`` targets) into ``out``.
+
+    ``rng`` draws one leading entry per element of ``rows``.
+    """
+    study, tumour, imaging = scenario.study, scenario.tumour, scenario.imaging
+    n_visits = day.shape[1]
+    columns = [*range(k), -1]  # the k targets (first columns) and the non-target disease
+    growth = cohort.growth[rows][:, columns]
+    kill = cohort.kill[rows][:, columns]
+    resistant = cohort.resistant[rows][:, columns]
+    size_mm, nodal = cohort.size_mm[rows, :k], cohort.nodal[rows, :k]
+    lesion_mask = cohort.lesion_mask[rows, :k]
+    nontarget_volume = cohort.nontarget_volume[rows]
+    new_growth = cohort.growth[rows, -1]
+    group_day, group_held = day[rows], held[rows]
+    group_exposure, group_shielded = exposure[rows], shielded[rows]
+    m = rows.size
+
+    bias = reader_bias(scenario, m, k, rng=rng)
+    appearance_target = rng.standard_exponential(m)
+    recist = RecistState.at_baseline(np.zeros(m))  # set from the baseline reading below
+    nontarget_nadir = np.full(m, np.inf)
+    hazard = np.zeros(m)
+    last_burden = np.ones(m)
+    last_shielded = np.zeros(m)
+    last_day = np.zeros(m)
+    appearance = np.full(m, np.inf)
+
+    block = n_visits - 1 if study.scan_after_progression else BLOCK_VISITS
+    active = np.arange(m)
+    start = 0
+    while start < n_visits and active.size:
+        stop = min(n_visits, start + block + (1 if start == 0 else 0))
+        visits = np.arange(start, stop)
+        draw = for_rows(rng, active)
+        a = active
+        d = group_day[a][:, visits]
+        h = group_held[a][:, visits]
+        volume = relative_volume(growth[a], kill[a], resistant[a], d, group_exposure[a][:, visits])
+        true_mm = diameters(size_mm[a], nodal[a], volume[:, :, :k], tumour.node_normal_mm)
+        measured = read_targets(scenario, true_mm, nodal[a], bias=bias[a], rng=draw)
+        measured = np.where(lesion_mask[a][:, None, :], measured, np.float32(0.0))
+        relative_burden = burden(
+            size_mm[a], nodal[a], nontarget_volume[a], volume, tumour.node_normal_mm
+        )
+
+        # non-target disease: read by eye, progression against the smallest reading so far
+        noise = np.exp(tumour.nontarget_read_log_sd * draw.standard_normal(d.shape))
+        read = np.where(h, volume[:, :, -1] * noise, np.inf)
+        running = np.minimum.accumulate(read, axis=1)
+        nadir_before = np.concatenate(
+            [nontarget_nadir[a][:, None], np.minimum(running[:, :-1], nontarget_nadir[a][:, None])],
+            axis=1,
+        )
+        gone = np.cbrt(volume[:, :, -1] * nontarget_volume[a][:, None]) < imaging.disappeared_mm
+        code = np.select(
+            [read >= tumour.nontarget_pd_volume_ratio * nadir_before, gone],
+            [Response.PD, Response.CR],
+            Response.NON_CR_NON_PD,
+        ).astype(np.int8)
+        code = np.where(nontarget_volume[a][:, None] > 0, code, np.int8(Response.NA))
+        if start == 0:
+            code[:, 0] = Response.NA  # baseline
+        nontarget_nadir[a] = np.minimum(nontarget_nadir[a], running[:, -1])
+
+        # new lesions: cumulative hazard between scans, appearance, size-dependent detection
+        step_shield = np.diff(
+            np.concatenate([last_shielded[a][:, None], group_shielded[a][:, visits]], axis=1),
+            axis=1,
+        )
+        both = np.concatenate([last_burden[a][:, None], relative_burden], axis=1)
+        mean_burden = 0.5 * (both[:, 1:] + both[:, :-1])
+        increments = tumour.new_lesion_rate_per_day * mean_burden * step_shield
+        cumulative = hazard[a][:, None] + np.cumsum(increments, axis=1)
+        crossed = (cumulative >= appearance_target[a][:, None]) & ~np.isfinite(appearance[a])[
+            :, None
+        ]
+        first = np.argmax(crossed, axis=1)
+        found = crossed.any(axis=1)
+        if found.any():
+            j = first[found]
+            low_hazard = np.where(j > 0, cumulative[found, np.maximum(j - 1, 0)], hazard[a][found])
+            high_hazard = cumulative[found, j]
+            low_day = np.where(j > 0, d[found, np.maximum(j - 1, 0)], last_day[a][found])
+            fraction = (appearance_target[a][found] - low_hazard) / np.maximum(
+                high_hazard - low_hazard, 1e-300
+            )
+            appearance[a[found]] = low_day + np.clip(fraction, 0, 1) * (d[found, j] - low_day)
+        age = np.maximum(d - appearance[a][:, None], 0.0)
+        size = tumour.new_lesion_initial_mm * np.exp(
+            np.minimum(new_growth[a][:, None] * age / 3.0, 10.0)
+        )
+        p_detect = expit((size - imaging.new_lesion_detect_mm) / imaging.new_lesion_detect_scale_mm)
+        seen = h & (d >= appearance[a][:, None]) & (draw.random(d.shape) < p_detect)
+        seen = np.logical_or.accumulate(seen, axis=1)
+        hazard[a] = cumulative[:, -1]
+        last_burden[a], last_shielded[a] = relative_burden[:, -1], group_shielded[a][:, visits[-1]]
+        last_day[a] = d[:, -1]
+
+        # RECIST on the block's follow-up visits, from the state the earlier blocks left
+        state = recist.rows(a)
+        if start == 0:
+            baseline = np.where(lesion_mask[a], measured[:, 0, :], 0).sum(axis=1, dtype=float)
+            state = RecistState.at_baseline(baseline)
+            follow = slice(1, None)
+        else:
+            follow = slice(None)
+        result = classify_block(
+            measured[:, follow],
+            lesion_mask=lesion_mask[a],
+            nodal=nodal[a],
+            visit_mask=h[:, follow],
+            new_lesion=seen[:, follow],
+            nontarget=code[:, follow],
+            criteria=study.recist,
+            state=state,
+        )
+        recist = _update(recist, a, result.state)
+
+        target_rows = rows[a]
+        out.true_mm[target_rows[:, None], visits, :k] = np.where(
+            lesion_mask[a][:, None, :], true_mm, np.float32(0.0)
+        )
+        out.measured_mm[target_rows[:, None], visits, :k] = measured
+        out.new_lesion[target_rows[:, None], visits] = seen
+        out.nontarget[target_rows[:, None], visits] = code
+        out.scanned[target_rows[:, None], visits] = True
+        follow_visits = visits[follow]
+        out.target[target_rows[:, None], follow_visits] = result.target
+        out.overall[target_rows[:, None], follow_visits] = result.overall
+        out.target_sum[target_rows[:, None], follow_visits] = result.target_sum
+        out.nadir[target_rows[:, None], follow_visits] = result.nadir
+        if start == 0:
+            has_targets = lesion_mask[a].any(axis=1)
+            out.target_sum[target_rows, 0] = np.where(has_targets, state.baseline_sum, np.nan)
+            out.nadir[target_rows, 0] = out.target_sum[target_rows, 0]
+        progressed = (result.overall == Response.PD).any(axis=1)
+        active = a[~progressed]
+        start = stop
+
+
+def _update(state: RecistState, index: np.ndarray, new: RecistState) -> RecistState:
+    baseline, nadir, cr = state.baseline_sum.copy(), state.nadir.copy(), state.previous_cr.copy()
+    baseline[index], nadir[index], cr[index] = new.baseline_sum, new.nadir, new.previous_cr
+    return RecistState(baseline, nadir, cr)

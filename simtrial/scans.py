@@ -76,12 +76,12 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
     start = 0
     while start < n_visits and active.size:
         stop = min(n_visits, start + block + (1 if start == 0 else 0))
-        visits = np.arange(start, stop)
         draw = for_rows(rng, active)
         a = active
-        d = group_day[a][:, visits]
-        h = group_held[a][:, visits]
-        volume = relative_volume(growth[a], kill[a], resistant[a], d, group_exposure[a][:, visits])
+        span = slice(start, stop)
+        d = group_day[a, span]
+        h = group_held[a, span]
+        volume = relative_volume(growth[a], kill[a], resistant[a], d, group_exposure[a, span])
         true_mm = diameters(size_mm[a], nodal[a], volume[:, :, :k], tumour.node_normal_mm)
         measured = read_targets(scenario, true_mm, nodal[a], bias=bias[a], rng=draw)
         measured = np.where(lesion_mask[a][:, None, :], measured, np.float32(0.0))
@@ -110,7 +110,7 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
 
         # new lesions: cumulative hazard between scans, appearance, size-dependent detection
         step_shield = np.diff(
-            np.concatenate([last_shielded[a][:, None], group_shielded[a][:, visits]], axis=1),
+            np.concatenate([last_shielded[a][:, None], group_shielded[a, span]], axis=1),
             axis=1,
         )
         both = np.concatenate([last_burden[a][:, None], relative_burden], axis=1)
@@ -139,7 +139,7 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
         seen = h & (d >= appearance[a][:, None]) & (draw.random(d.shape) < p_detect)
         seen = np.logical_or.accumulate(seen, axis=1)
         hazard[a] = cumulative[:, -1]
-        last_burden[a], last_shielded[a] = relative_burden[:, -1], group_shielded[a][:, visits[-1]]
+        last_burden[a], last_shielded[a] = relative_burden[:, -1], group_shielded[a, stop - 1]
         last_day[a] = d[:, -1]
 
         # RECIST on the block's follow-up visits, from the state the earlier blocks left
@@ -163,18 +163,18 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
         recist = _update(recist, a, result.state)
 
         target_rows = rows[a]
-        out.true_mm[target_rows[:, None], visits, :k] = np.where(
+        out.true_mm[target_rows, span, :k] = np.where(
             lesion_mask[a][:, None, :], true_mm, np.float32(0.0)
         )
-        out.measured_mm[target_rows[:, None], visits, :k] = measured
-        out.new_lesion[target_rows[:, None], visits] = seen
-        out.nontarget[target_rows[:, None], visits] = code
-        out.scanned[target_rows[:, None], visits] = True
-        follow_visits = visits[follow]
-        out.target[target_rows[:, None], follow_visits] = result.target
-        out.overall[target_rows[:, None], follow_visits] = result.overall
-        out.target_sum[target_rows[:, None], follow_visits] = result.target_sum
-        out.nadir[target_rows[:, None], follow_visits] = result.nadir
+        out.measured_mm[target_rows, span, :k] = measured
+        out.new_lesion[target_rows, span] = seen
+        out.nontarget[target_rows, span] = code
+        out.scanned[target_rows, span] = True
+        follow_span = slice(start + 1, stop) if start == 0 else span
+        out.target[target_rows, follow_span] = result.target
+        out.overall[target_rows, follow_span] = result.overall
+        out.target_sum[target_rows, follow_span] = result.target_sum
+        out.nadir[target_rows, follow_span] = result.nadir
         if start == 0:
             has_targets = lesion_mask[a].any(axis=1)
             out.target_sum[target_rows, 0] = np.where(has_targets, state.baseline_sum, np.nan)

@@ -61,16 +61,17 @@ def test_out_folder_round_trips_exactly(reference, tmp_path):
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     out = tmp_path / "killed"
+    # 24 chunks of 5 DECISION trials: long enough that a kill after 2 chunks lands mid-run
     command = [
         sys.executable,
         "-m",
         "simtrial.cli",
         "run",
-        str(PITOIA),
+        str(DECISION),
         "--n-sims",
-        "400",
+        "120",
         "--chunk-size",
-        "10",
+        "5",
         "--seed",
         "9",
         "--out",
@@ -81,17 +82,17 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     chunks = out / "chunks"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if chunks.exists() and len(list(chunks.glob("replicates-*.csv"))) >= 3:
+        if chunks.exists() and len(list(chunks.glob("replicates-*.csv"))) >= 2:
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
     finished = len(list(chunks.glob("replicates-*.csv")))
-    assert 3 <= finished < 40, "the kill must land mid-run"
-    resumed = run(PITOIA, 400, seed=9, chunk_size=10, out=out, resume=True, progress=False)
-    whole = run(PITOIA, 400, seed=9, chunk_size=10, out=tmp_path / "whole", progress=False)
+    assert 2 <= finished < 24, "the kill must land mid-run"
+    resumed = run(DECISION, 120, seed=9, chunk_size=5, out=out, resume=True, progress=False)
+    whole = run(DECISION, 120, seed=9, chunk_size=5, progress=False)
     pd.testing.assert_frame_equal(resumed.replicates, whole.replicates)
-    assert resumed.replicates["rep"].tolist() == list(range(400))  # none lost or duplicated
+    assert resumed.replicates["rep"].tolist() == list(range(120))  # none lost or duplicated
     assert not list(chunks.glob(".*.tmp"))
 
 

@@ -4,6 +4,7 @@ Importing simtrial starts nothing and patches nothing; sub-modules with heavy op
 dependencies (plots, dask) are imported only when used.
 """
 
+from simtrial.engine import RunResult, run
 from simtrial.patients import PatientSimulation, simulate_patients
 from simtrial.recist import (
     RECIST_1_0,
@@ -27,6 +28,7 @@ from simtrial.survival import (
     kaplan_meier,
     logrank,
 )
+from simtrial.trial import TrialSimulation, simulate_trial
 
 __version__ = "0.1.0"
 
@@ -53,5 +55,9 @@ __all__ = [
     "ScenarioError",
     "load_scenario",
     "simulate_patients",
+    "RunResult",
+    "TrialSimulation",
+    "run",
+    "simulate_trial",
     "__version__",
 ]

@@ -4,6 +4,7 @@ Importing simtrial starts nothing and patches nothing; sub-modules with heavy op
 dependencies (plots, dask) are imported only when used.
 """
 
+from simtrial._version import __version__
 from simtrial.engine import RunResult, run
 from simtrial.patients import PatientSimulation, simulate_patients
 from simtrial.recist import (
@@ -29,8 +30,6 @@ from simtrial.survival import (
     logrank,
 )
 from simtrial.trial import TrialSimulation, simulate_trial
-
-__version__ = "0.1.0"
 
 __all__ = [
     "RECIST_1_0",

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from simtrial import __version__
+from simtrial._version import __version__
 from simtrial.engine import run
 from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient

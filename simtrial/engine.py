@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simtrial import __version__
+from simtrial._version import __version__
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import ReplicateStreams
 from simtrial.trial import simulate_trial

@@ -1,6 +1,7 @@
 """Scenario files: the shipped ones load; every kind of mistake is named precisely."""
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,18 +30,17 @@ def test_studies_share_the_disease_and_drug_model():
 
 def write_variant(tmp_path, old, new, name="decision.toml", base_change=None):
     """Copy the shipped scenarios to tmp_path with one textual change."""
-    (tmp_path / "base").mkdir()
-    base = (SCENARIOS / "base" / "sorafenib_rair_dtc.toml").read_text()
+    shutil.copytree(SCENARIOS, tmp_path, dirs_exist_ok=True)
     if base_change:
+        base_path = tmp_path / "base" / "sorafenib_rair_dtc.toml"
+        base = base_path.read_text()
         assert base_change[0] in base
-        base = base.replace(*base_change)
-    (tmp_path / "base" / "sorafenib_rair_dtc.toml").write_text(base)
-    text = (SCENARIOS / name).read_text()
+        base_path.write_text(base.replace(*base_change))
+    path = tmp_path / name
+    text = path.read_text()
     if old is not None:
         assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / name
-    path.write_text(text)
+        path.write_text(text.replace(old, new))
     return path
 
 
@@ -127,7 +127,9 @@ def test_include_cycle_is_reported(tmp_path):
 
 def test_with_values_revalidates():
     scenario = load_scenario(SCENARIOS / "decision.toml")
-    assert scenario.with_values({"arms.placebo.n": 50}).arms[1].n == 50
+    assert scenario.with_values({"arms.placebo.n": 250}).arms[1].n == 250
+    with pytest.raises(ScenarioError, match="trial.cutoff_events = 267: more than the 257"):
+        scenario.with_values({"arms.placebo.n": 50})
     with pytest.raises(ScenarioError, match="imaging.interval_days = -1"):
         scenario.with_values({"imaging.interval_days": -1})
     with pytest.raises(ScenarioError, match="imaging.no_such: no such key"):

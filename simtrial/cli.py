@@ -136,24 +136,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _integer(minimum: int):
+    """An argparse type: an integer of at least ``minimum``, named in the error."""
+    kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    if minimum == 0:
+        kind = "a non-negative integer"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+_positive_int = _integer(1)
+_seed = _integer(0)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,7 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--out", default=None, help="folder for resumable chunk files")
     runner.add_argument("--resume", action="store_true", help="finish the run in --out")
     runner.add_argument(
-        "--keep-patients", type=int, default=0, help="keep patient tables of the first K trials"
+        "--keep-patients",
+        type=_integer(0),
+        default=0,
+        help="keep patient tables of the first K trials",
     )
     runner.add_argument("--format", choices=["table", "json", "csv"], default="table")
     runner.add_argument("--quiet", action="store_true", help="no progress bar")

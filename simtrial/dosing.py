@@ -157,6 +157,7 @@ def simulate_dosing(
     start_level: np.ndarray,
     susceptibility: np.ndarray,
     horizon_days: float,
+    draw_onsets: bool = True,
     rng=None,
 ) -> DoseHistory:
     """Simulate adverse events and the resulting dose history of every row.
@@ -172,6 +173,8 @@ def simulate_dosing(
         Multiplier of the drug-related hazards.
     horizon_days : float
         Nothing is simulated after this day.
+    draw_onsets : bool
+        Also draw each adverse event's first onset (``onset_day``; else it is left empty).
     rng : numpy.random.Generator, int, SeedSequence or None
 
     Returns
@@ -304,6 +307,8 @@ def simulate_dosing(
         episode_action=episode_action,
         event_names=tuple(names),
     )
+    if not draw_onsets:
+        return history
     onset_day = _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_days)
     return replace(history, onset_day=onset_day)
 
@@ -339,31 +344,32 @@ def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_da
     cycle_start = tox.cycle_days * np.arange(len(multipliers))
     n = len(susceptibility)
 
-    # breakpoints: dose changes and cycle starts; within a piece the hazard is constant
+    # breakpoints: dose changes and cycle starts; within a piece the hazard is constant.
+    # Unused breakpoints sit at a far day instead of +inf, so no arithmetic needs masking.
+    far = 1e9
     cycle_points = np.broadcast_to(cycle_start[1:], (n, len(cycle_start) - 1))
     points = np.concatenate([history.change_day, cycle_points], axis=1)
     level = np.concatenate([history.change_level, history.level_at(cycle_points)], axis=1)
     order = np.argsort(points, axis=1, kind="stable")
-    points = np.take_along_axis(points, order, axis=1)
+    points = np.minimum(np.take_along_axis(points, order, axis=1), far)
     level = np.take_along_axis(level, order, axis=1)
-    finite = np.isfinite(points)
     cycle = np.searchsorted(cycle_start, points, side="right") - 1
     drug_density = susceptibility[:, None] * dose_factor[level] * multipliers[cycle]
-    drug_density = np.where(finite, drug_density, 0.0)
-    finite_points = np.where(finite, points, 0.0)
-    length = np.where(finite[:, 1:], np.diff(finite_points, axis=1), 0.0)
     load = np.zeros(points.shape)  # integral of the drug density up to each breakpoint
-    np.cumsum(drug_density[:, :-1] * length, axis=1, out=load[:, 1:])
+    np.cumsum(drug_density[:, :-1] * np.diff(points, axis=1), axis=1, out=load[:, 1:])
 
-    target = rng.standard_exponential((n, len(names)))
+    kinds = np.flatnonzero((onset_rate > 0) | (placebo_rate > 0))
     onset = np.full((n, len(names)), np.inf)
-    rows = np.arange(n)
-    for k in np.flatnonzero((onset_rate > 0) | (placebo_rate > 0)):
-        hazard = np.where(finite, onset_rate[k] * load + placebo_rate[k] * finite_points, np.inf)
-        index = np.maximum((hazard < target[:, k : k + 1]).sum(axis=1) - 1, 0)
-        slope = onset_rate[k] * drug_density[rows, index] + placebo_rate[k]
-        with np.errstate(divide="ignore"):
-            onset[:, k] = points[rows, index] + (target[:, k] - hazard[rows, index]) / slope
+    target = rng.standard_exponential((n, len(names)))[:, kinds]
+    a, b = onset_rate[kinds], placebo_rate[kinds]
+    # cumulative hazard of each type at each breakpoint, shape (row, type, point)
+    hazard = a[None, :, None] * load[:, None, :] + b[None, :, None] * points[:, None, :]
+    index = np.maximum((hazard < target[:, :, None]).sum(axis=2) - 1, 0)  # the crossing piece
+    start = np.take_along_axis(points, index, axis=1)
+    reached = np.take_along_axis(hazard, index[:, :, None], axis=2)[:, :, 0]
+    slope = a * np.take_along_axis(drug_density, index, axis=1) + b
+    with np.errstate(divide="ignore"):
+        onset[:, kinds] = start + (target - reached) / slope
     onset[onset >= horizon_days] = np.inf
     # a dose-limiting episode of a type is also its onset
     for column in range(history.episode_day.shape[1]):

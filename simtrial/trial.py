@@ -243,6 +243,7 @@ def simulate_trial(scenario: Scenario | str, n_reps: int = 1, *, rng=None) -> Tr
             start_level=np.zeros(rows.size, int),
             susceptibility=cohort.susceptibility[rows],
             horizon_days=horizon,
+            draw_onsets=False,  # only when the drug stops matters here
             rng=for_rows(crossover_rng, rows),
         )
         on_crossover_drug[rows] = np.minimum(doses.stop_day, horizon)

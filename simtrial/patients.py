@@ -36,8 +36,8 @@ class PatientSimulation:
     cohort : Cohort
     doses : DoseHistory
     scan_day, scan_held : ndarray, shape (row, visit)
-    true_mm, measured_mm : ndarray of float32, shape (row, visit, lesion)
-        Target lesions' true and recorded sizes.
+    true_mm, measured_mm : ndarray of float32, shape (row, visit, lesion), or None
+        Target lesions' true and recorded sizes (None unless ``keep_lesions``).
     new_lesion : ndarray of bool, shape (row, visit)
     nontarget : ndarray of int8, shape (row, visit)
     assessment : VisitAssessment
@@ -150,6 +150,10 @@ class PatientSimulation:
         Columns ``rep``, ``patient``, ``visit``, ``day``, ``lesion``, ``nodal``,
         ``true_mm``, ``measured_mm``.
         """
+        if self.true_mm is None:
+            raise ValueError(
+                "lesion sizes were not kept; simulate with keep_lesions=True for a lesion table"
+            )
         cohort = self.cohort
         row, visit, lesion = np.nonzero(self.scan_held[:, :, None] & cohort.lesion_mask[:, None, :])
         return pd.DataFrame(
@@ -212,7 +216,9 @@ class PatientSimulation:
         )
 
 
-def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) -> PatientSimulation:
+def simulate_patients(
+    scenario: Scenario | str, n_reps: int = 1, *, rng=None, keep_lesions: bool = True
+) -> PatientSimulation:
     """Simulate ``n_reps`` cohorts of the scenario, every stage from cohort to RECIST.
 
     Stages, in order (each a pure vectorised function): cohort → dosing and toxicity →
@@ -227,6 +233,10 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     n_reps : int
         Number of replicate cohorts.
     rng : numpy.random.Generator, int, SeedSequence or None
+    keep_lesions : bool
+        Keep every target lesion's true and measured size at every scan (``true_mm``,
+        ``measured_mm``, :meth:`PatientSimulation.lesion_table`); trial runs that only need
+        responses leave them out.
 
     Returns
     -------
@@ -263,7 +273,7 @@ def simulate_patients(scenario: Scenario | str, n_reps: int = 1, *, rng=None) ->
     exposure, shielded = doses.integrate(
         day, [doses.exposure_by_level, shielding], off_value=[0.0, 1.0]
     )
-    scans = ScanResults(n, day.shape[1], cohort.size_mm.shape[1])
+    scans = ScanResults(n, day.shape[1], cohort.size_mm.shape[1], keep_lesions=keep_lesions)
     # patients are grouped by number of targets (rounded up to a power of two) so that the
     # lesion axis carries little padding while the number of array calls stays small
     n_targets = cohort.lesion_mask.sum(axis=1)

@@ -30,9 +30,10 @@ BLOCK_VISITS = 4
 class ScanResults:
     """Per-visit arrays of every row, filled group by group and block by block."""
 
-    def __init__(self, n: int, n_visits: int, n_lesions: int):
-        self.true_mm = np.zeros((n, n_visits, n_lesions), np.float32)
-        self.measured_mm = np.zeros((n, n_visits, n_lesions), np.float32)
+    def __init__(self, n: int, n_visits: int, n_lesions: int, *, keep_lesions: bool = True):
+        shape = (n, n_visits, n_lesions)
+        self.true_mm = np.zeros(shape, np.float32) if keep_lesions else None
+        self.measured_mm = np.zeros(shape, np.float32) if keep_lesions else None
         self.new_lesion = np.zeros((n, n_visits), bool)
         self.nontarget = np.zeros((n, n_visits), np.int8)
         self.target = np.zeros((n, n_visits), np.int8)
@@ -163,10 +164,11 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
         recist = _update(recist, a, result.state)
 
         target_rows = rows[a]
-        out.true_mm[target_rows, span, :k] = np.where(
-            lesion_mask[a][:, None, :], true_mm, np.float32(0.0)
-        )
-        out.measured_mm[target_rows, span, :k] = measured
+        if out.true_mm is not None:
+            out.true_mm[target_rows, span, :k] = np.where(
+                lesion_mask[a][:, None, :], true_mm, np.float32(0.0)
+            )
+            out.measured_mm[target_rows, span, :k] = measured
         out.new_lesion[target_rows, span] = seen
         out.nontarget[target_rows, span] = code
         out.scanned[target_rows, span] = True

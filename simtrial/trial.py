@@ -130,7 +130,9 @@ def _three_streams(rng, n_reps: int, n_patients: int):
     return tuple(np.random.default_rng(rng).spawn(3))
 
 
-def simulate_trial(scenario: Scenario | str, n_reps: int = 1, *, rng=None) -> TrialSimulation:
+def simulate_trial(
+    scenario: Scenario | str, n_reps: int = 1, *, rng=None, keep_lesions: bool = False
+) -> TrialSimulation:
     """Simulate ``n_reps`` trials of the scenario, cut-off and endpoints included.
 
     Parameters
@@ -142,6 +144,8 @@ def simulate_trial(scenario: Scenario | str, n_reps: int = 1, *, rng=None) -> Tr
     rng : ReplicateStreams, numpy.random.Generator, int, SeedSequence or None
         With :class:`~simtrial.streams.ReplicateStreams` (stream 0), replicate ``r`` draws
         the same numbers whatever else is simulated with it.
+    keep_lesions : bool
+        Keep every lesion's size at every scan (see :func:`simulate_patients`).
 
     Returns
     -------
@@ -166,7 +170,7 @@ def simulate_trial(scenario: Scenario | str, n_reps: int = 1, *, rng=None) -> Tr
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     patients_rng, trial_rng, crossover_rng = _three_streams(rng, n_reps, scenario.n_patients)
-    sim = simulate_patients(scenario, n_reps, rng=patients_rng)
+    sim = simulate_patients(scenario, n_reps, rng=patients_rng, keep_lesions=keep_lesions)
     trial, study = scenario.trial, scenario.study
     cohort, a = sim.cohort, sim.assessment
     n_patients, n = cohort.n_patients, cohort.n_rows

@@ -31,7 +31,7 @@ import numpy as np
 from simtrial.scenario import Scenario
 from simtrial.streams import as_rng, for_rows
 
-__all__ = ["ACTIONS", "DoseHistory", "simulate_dosing"]
+__all__ = ["ACTIONS", "DoseHistory", "integrate_levels", "simulate_dosing"]
 
 #: Dose-modification actions, by code.
 ACTIONS = ("continue", "interrupt", "reduce", "interrupt_reduce", "interrupt_reduce2", "stop")
@@ -78,18 +78,9 @@ class DoseHistory:
     episode_action: np.ndarray
     event_names: tuple[str, ...]
 
-    def level_values(self, by_level: np.ndarray, off_value: float = 0.0) -> np.ndarray:
-        """Per change point, the value of ``by_level`` at its level (``off_value`` when off)."""
-        table = np.append(np.asarray(by_level, float), off_value)  # index -1 -> off
-        return table[self.change_level]
-
     def _segment_index(self, times: np.ndarray) -> np.ndarray:
         """Per time, the column of the last change at or before it, shape (row, time)."""
-        used = int(np.isfinite(self.change_day).sum(axis=1).max())
-        index = np.zeros(times.shape, np.int64)
-        for column in range(1, used):  # few columns: cheaper than a (row, time, change) compare
-            index += self.change_day[:, column : column + 1] <= times
-        return index
+        return _segment_index(self.change_day, times)
 
     def integrate(self, times: np.ndarray, by_level, off_value=0.0) -> np.ndarray:
         """Integral from day 0 to ``times`` of a function of the dose level.
@@ -106,25 +97,7 @@ class DoseHistory:
         -------
         ndarray, shape (row, time), or (function, row, time) for 2-D ``by_level``
         """
-        by_level = np.asarray(by_level, float)
-        several = by_level.ndim == 2
-        by_level = np.atleast_2d(by_level)
-        off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
-        day = self.change_day
-        finite = np.isfinite(day)
-        next_day = np.concatenate([day[:, 1:], np.full((day.shape[0], 1), np.inf)], axis=1)
-        length = np.where(np.isfinite(next_day), next_day - np.where(finite, day, 0.0), 0.0)
-        index = self._segment_index(times)
-        start = np.take_along_axis(day, index, axis=1)
-        elapsed = times - start
-        results = []
-        for values_by_level, off in zip(by_level, off_value, strict=True):
-            values = self.level_values(values_by_level, off)
-            cumulative = np.zeros(day.shape)
-            np.cumsum((values * length)[:, :-1], axis=1, out=cumulative[:, 1:])
-            slope = np.take_along_axis(values, index, axis=1)
-            results.append(np.take_along_axis(cumulative, index, axis=1) + slope * elapsed)
-        return np.stack(results) if several else results[0]
+        return integrate_levels(self.change_day, self.change_level, times, by_level, off_value)
 
     def level_at(self, times: np.ndarray) -> np.ndarray:
         """Ladder level (-1 off) in force at ``times``, shape (row, time)."""
@@ -134,6 +107,39 @@ class DoseHistory:
         """Daily dose (mg) in force at ``times``, shape (row, time)."""
         table = np.append(self.ladder_mg, 0.0)
         return table[self.level_at(times)]
+
+
+def _segment_index(change_day: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per time, the column of the last change at or before it, shape (row, time)."""
+    used = int(np.isfinite(change_day).sum(axis=1).max(initial=1))
+    index = np.zeros(times.shape, np.int64)
+    for column in range(1, used):  # few columns: cheaper than a (row, time, change) compare
+        index += change_day[:, column : column + 1] <= times
+    return index
+
+
+def integrate_levels(change_day, change_level, times, by_level, off_value=0.0) -> np.ndarray:
+    """Integral from day 0 to ``times`` of a function of the dose level, given the change
+    points of each row (see :meth:`DoseHistory.integrate`)."""
+    by_level = np.asarray(by_level, float)
+    several = by_level.ndim == 2
+    by_level = np.atleast_2d(by_level)
+    off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
+    used = max(int(np.isfinite(change_day).sum(axis=1).max(initial=1)), 1)
+    day, level = change_day[:, :used], change_level[:, :used]
+    finite = np.isfinite(day)
+    next_day = np.concatenate([day[:, 1:], np.full((day.shape[0], 1), np.inf)], axis=1)
+    length = np.where(np.isfinite(next_day), next_day - np.where(finite, day, 0.0), 0.0)
+    index = _segment_index(day, times)
+    elapsed = times - np.take_along_axis(day, index, axis=1)
+    results = []
+    for values_by_level, off in zip(by_level, off_value, strict=True):
+        values = np.append(values_by_level, off)[level]  # level -1 (off) -> last entry
+        cumulative = np.zeros(day.shape)
+        np.cumsum((values * length)[:, :-1], axis=1, out=cumulative[:, 1:])
+        slope = np.take_along_axis(values, index, axis=1)
+        results.append(np.take_along_axis(cumulative, index, axis=1) + slope * elapsed)
+    return np.stack(results) if several else results[0]
 
 
 def _rule_table(scenario: Scenario, names: list[str], depth: int) -> np.ndarray:

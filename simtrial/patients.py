@@ -269,19 +269,36 @@ def simulate_patients(
     day, held = scan_calendar(scenario, n, rng=rng)
     if not study.scan_after_discontinuation:
         held &= day <= doses.stop_day[:, None]
-    shielding = np.exp(-tumour.new_lesion_exposure_effect * doses.exposure_by_level)
-    exposure, shielded = doses.integrate(
-        day, [doses.exposure_by_level, shielding], off_value=[0.0, 1.0]
-    )
     scans = ScanResults(n, day.shape[1], cohort.size_mm.shape[1], keep_lesions=keep_lesions)
     # patients are grouped by number of targets (rounded up to a power of two) so that the
     # lesion axis carries little padding while the number of array calls stays small
     n_targets = cohort.lesion_mask.sum(axis=1)
     width = np.minimum(2 ** np.ceil(np.log2(n_targets)).astype(int), cohort.size_mm.shape[1])
+    tg = scenario.thyroglobulin
+    last = min(tg.last_day or study.follow_up_days, study.follow_up_days)
+    draws = np.arange(tg.first_day, last + 1e-9, tg.interval_days)
+    tg_day = np.broadcast_to(np.concatenate([[0.0], draws]), (n, draws.size + 1)).copy()
+    tg_exposure = doses.integrate(tg_day[:, 1:], doses.exposure_by_level)
+    tg_burden = np.ones(tg_day.shape, np.float32)  # tumour volume relative to baseline
     for k in np.unique(width):
         rows = np.flatnonzero(width == k)
         group_rng = for_rows(rng, rows)
-        scan_group(scenario, cohort, rows, int(k), day, held, exposure, shielded, scans, group_rng)
+        scan_group(scenario, cohort, doses, rows, int(k), day, held, scans, group_rng)
+        columns = [*range(k), -1]
+        volume = relative_volume(
+            cohort.growth[rows][:, columns],
+            cohort.kill[rows][:, columns],
+            cohort.resistant[rows][:, columns],
+            tg_day[rows, 1:],
+            tg_exposure[rows],
+        )
+        tg_burden[rows, 1:] = burden(
+            cohort.size_mm[rows, :k],
+            cohort.nodal[rows, :k],
+            cohort.nontarget_volume[rows],
+            volume,
+            tumour.node_normal_mm,
+        )
     held &= scans.scanned
     if not study.scan_after_progression:  # the block that found PD ran past it: drop those
         is_pd = (scans.overall == Response.PD) & held
@@ -304,20 +321,6 @@ def simulate_patients(
     )
     end = np.minimum(np.fmin(assessment.pd_day, study.follow_up_days), doses.stop_day)
 
-    tg = scenario.thyroglobulin
-    last = min(tg.last_day or study.follow_up_days, study.follow_up_days)
-    draws = np.arange(tg.first_day, last + 1e-9, tg.interval_days)
-    tg_day = np.broadcast_to(np.concatenate([[0.0], draws]), (n, draws.size + 1)).copy()
-    tg_volume = relative_volume(
-        cohort.growth,
-        cohort.kill,
-        cohort.resistant,
-        tg_day,
-        doses.integrate(tg_day, doses.exposure_by_level),
-    )
-    tg_burden = burden(
-        cohort.size_mm, cohort.nodal, cohort.nontarget_volume, tg_volume, tumour.node_normal_mm
-    )
     tg_ng_ml = serum_tg(
         doses,
         tg_day,

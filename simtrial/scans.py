@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from simtrial.dosing import integrate_levels
 from simtrial.imaging import read_targets, reader_bias
 from simtrial.recist import RecistState, Response, classify_block
 from simtrial.streams import for_rows
@@ -43,7 +44,7 @@ class ScanResults:
         self.scanned = np.zeros((n, n_visits), bool)
 
 
-def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rng) -> None:
+def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
     """Simulate the scans of ``rows`` (patients with at most ``k`` targets) into ``out``.
 
     ``rng`` draws one leading entry per element of ``rows``.
@@ -59,7 +60,8 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
     nontarget_volume = cohort.nontarget_volume[rows]
     new_growth = cohort.growth[rows, -1]
     group_day, group_held = day[rows], held[rows]
-    group_exposure, group_shielded = exposure[rows], shielded[rows]
+    change_day, change_level = doses.change_day[rows], doses.change_level[rows]
+    shielding = np.exp(-tumour.new_lesion_exposure_effect * doses.exposure_by_level)
     m = rows.size
 
     bias = reader_bias(scenario, m, k, rng=rng)
@@ -82,7 +84,11 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
         span = slice(start, stop)
         d = group_day[a, span]
         h = group_held[a, span]
-        volume = relative_volume(growth[a], kill[a], resistant[a], d, group_exposure[a, span])
+        # cumulative exposure, and its shielding integral for new lesions, at the block's scans
+        exposure, shielded = integrate_levels(
+            change_day[a], change_level[a], d, [doses.exposure_by_level, shielding], [0.0, 1.0]
+        )
+        volume = relative_volume(growth[a], kill[a], resistant[a], d, exposure)
         true_mm = diameters(size_mm[a], nodal[a], volume[:, :, :k], tumour.node_normal_mm)
         measured = read_targets(scenario, true_mm, nodal[a], bias=bias[a], rng=draw)
         measured = np.where(lesion_mask[a][:, None, :], measured, np.float32(0.0))
@@ -111,7 +117,7 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
 
         # new lesions: cumulative hazard between scans, appearance, size-dependent detection
         step_shield = np.diff(
-            np.concatenate([last_shielded[a][:, None], group_shielded[a, span]], axis=1),
+            np.concatenate([last_shielded[a][:, None], shielded], axis=1),
             axis=1,
         )
         both = np.concatenate([last_burden[a][:, None], relative_burden], axis=1)
@@ -140,7 +146,7 @@ def scan_group(scenario, cohort, rows, k, day, held, exposure, shielded, out, rn
         seen = h & (d >= appearance[a][:, None]) & (draw.random(d.shape) < p_detect)
         seen = np.logical_or.accumulate(seen, axis=1)
         hazard[a] = cumulative[:, -1]
-        last_burden[a], last_shielded[a] = relative_burden[:, -1], group_shielded[a, stop - 1]
+        last_burden[a], last_shielded[a] = relative_burden[:, -1], shielded[:, -1]
         last_day[a] = d[:, -1]
 
         # RECIST on the block's follow-up visits, from the state the earlier blocks left

@@ -31,7 +31,7 @@ import numpy as np
 from simtrial.scenario import Scenario
 from simtrial.streams import as_rng, for_rows
 
-__all__ = ["ACTIONS", "DoseHistory", "integrate_levels", "simulate_dosing"]
+__all__ = ["ACTIONS", "DoseHistory", "LevelIntegrals", "integrate_levels", "simulate_dosing"]
 
 #: Dose-modification actions, by code.
 ACTIONS = ("continue", "interrupt", "reduce", "interrupt_reduce", "interrupt_reduce2", "stop")
@@ -118,28 +118,56 @@ def _segment_index(change_day: np.ndarray, times: np.ndarray) -> np.ndarray:
     return index
 
 
+class LevelIntegrals:
+    """Integrals from day 0 of functions of the dose level, for evaluation at many times.
+
+    The per-row cumulative integrals at the change points are computed once; :meth:`at`
+    then only finds each time's segment.
+
+    Parameters
+    ----------
+    change_day, change_level : ndarray, shape (row, change)
+        As in :class:`DoseHistory`.
+    by_level : array_like, shape (function, level)
+        Each integrand's value at each ladder level.
+    off_value : array_like, shape (function,)
+        Each integrand's value while off drug.
+    """
+
+    def __init__(self, change_day, change_level, by_level, off_value):
+        by_level = np.atleast_2d(np.asarray(by_level, float))
+        off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
+        used = max(int(np.isfinite(change_day).sum(axis=1).max(initial=1)), 1)
+        self.day = change_day[:, :used]
+        finite = np.isfinite(self.day)
+        next_day = np.concatenate([self.day[:, 1:], np.full((len(self.day), 1), np.inf)], 1)
+        length = np.where(np.isfinite(next_day), next_day - np.where(finite, self.day, 0.0), 0)
+        table = np.concatenate([by_level, off_value[:, None]], axis=1)  # level -1 -> off
+        self.values = table[:, change_level[:, :used]]  # (function, row, change)
+        self.cumulative = np.zeros(self.values.shape)
+        np.cumsum((self.values * length)[:, :, :-1], axis=2, out=self.cumulative[:, :, 1:])
+
+    def at(self, times: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """The integrals at ``times`` (shape (row, time), for ``rows`` if given):
+        shape (function, row, time)."""
+        rows = np.arange(len(self.day)) if rows is None else rows
+        used = self.day.shape[1]
+        flat = rows[:, None] * used + _segment_index(self.day[rows], times)
+        elapsed = times - np.take(self.day, flat)
+        return np.stack(
+            [
+                np.take(cumulative, flat) + np.take(values, flat) * elapsed
+                for cumulative, values in zip(self.cumulative, self.values, strict=True)
+            ]
+        )
+
+
 def integrate_levels(change_day, change_level, times, by_level, off_value=0.0) -> np.ndarray:
-    """Integral from day 0 to ``times`` of a function of the dose level, given the change
+    """Integral from day 0 to ``times`` of functions of the dose level, given the change
     points of each row (see :meth:`DoseHistory.integrate`)."""
-    by_level = np.asarray(by_level, float)
-    several = by_level.ndim == 2
-    by_level = np.atleast_2d(by_level)
-    off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
-    used = max(int(np.isfinite(change_day).sum(axis=1).max(initial=1)), 1)
-    day, level = change_day[:, :used], change_level[:, :used]
-    finite = np.isfinite(day)
-    next_day = np.concatenate([day[:, 1:], np.full((day.shape[0], 1), np.inf)], axis=1)
-    length = np.where(np.isfinite(next_day), next_day - np.where(finite, day, 0.0), 0.0)
-    index = _segment_index(day, times)
-    elapsed = times - np.take_along_axis(day, index, axis=1)
-    results = []
-    for values_by_level, off in zip(by_level, off_value, strict=True):
-        values = np.append(values_by_level, off)[level]  # level -1 (off) -> last entry
-        cumulative = np.zeros(day.shape)
-        np.cumsum((values * length)[:, :-1], axis=1, out=cumulative[:, 1:])
-        slope = np.take_along_axis(values, index, axis=1)
-        results.append(np.take_along_axis(cumulative, index, axis=1) + slope * elapsed)
-    return np.stack(results) if several else results[0]
+    several = np.ndim(by_level) == 2
+    result = LevelIntegrals(change_day, change_level, by_level, off_value).at(times)
+    return result if several else result[0]
 
 
 def _rule_table(scenario: Scenario, names: list[str], depth: int) -> np.ndarray:

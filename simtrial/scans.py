@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from simtrial.dosing import integrate_levels
+from simtrial.dosing import LevelIntegrals
 from simtrial.imaging import read_targets, reader_bias
 from simtrial.recist import RecistState, Response, classify_block
 from simtrial.streams import for_rows
@@ -60,8 +60,13 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
     nontarget_volume = cohort.nontarget_volume[rows]
     new_growth = cohort.growth[rows, -1]
     group_day, group_held = day[rows], held[rows]
-    change_day, change_level = doses.change_day[rows], doses.change_level[rows]
     shielding = np.exp(-tumour.new_lesion_exposure_effect * doses.exposure_by_level)
+    integrals = LevelIntegrals(
+        doses.change_day[rows],
+        doses.change_level[rows],
+        [doses.exposure_by_level, shielding],
+        [0.0, 1.0],
+    )
     m = rows.size
 
     bias = reader_bias(scenario, m, k, rng=rng)
@@ -85,9 +90,7 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
         d = group_day[a, span]
         h = group_held[a, span]
         # cumulative exposure, and its shielding integral for new lesions, at the block's scans
-        exposure, shielded = integrate_levels(
-            change_day[a], change_level[a], d, [doses.exposure_by_level, shielding], [0.0, 1.0]
-        )
+        exposure, shielded = integrals.at(d, rows=a)
         volume = relative_volume(growth[a], kill[a], resistant[a], d, exposure)
         true_mm = diameters(size_mm[a], nodal[a], volume[:, :, :k], tumour.node_normal_mm)
         measured = read_targets(scenario, true_mm, nodal[a], bias=bias[a], rng=draw)

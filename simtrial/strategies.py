@@ -56,6 +56,7 @@ from hypothesis.extra import numpy as hnp
 from simtrial.recist import RECIST_1_1, Criteria, Response
 
 __all__ = [
+    "CONSTRUCTIONS",
     "Cohort",
     "NONTARGET_STATUSES",
     "NODE_STATIONS",
@@ -77,6 +78,8 @@ __all__ = [
 ORGANS = ("lung", "liver", "bone", "pleura", "adrenal", "kidney", "soft tissue", "thyroid bed")
 #: Nodal stations; under RECIST 1.1 every node belongs to one organ, "lymph node".
 NODE_STATIONS = ("cervical node", "mediastinal node", "hilar node", "axillary node")
+#: How :func:`patients` may build a patient's measurements (see there).
+CONSTRUCTIONS = ("random", "threshold", "CR then reappearance", "response then regrowth")
 #: Non-target statuses a follow-up visit can have, as ``assess_patient`` spells them.
 NONTARGET_STATUSES = ("NON_CR_NON_PD", "CR", "NE", "PD")
 
@@ -620,6 +623,7 @@ def patients(
     adversarial: bool = True,
     missing: bool = True,
     new_lesions: bool = True,
+    constructions: tuple[str, ...] | None = None,
 ) -> st.SearchStrategy[Patient]:
     """Whole patients, as ``assess_patient`` and ``assess_visits`` take them.
 
@@ -641,6 +645,9 @@ def patients(
     lesion), integer or float days, and a target not measured at a visit either as a NaN row
     or as no row at all.
 
+    To aim a property at one edge, ask for one construction, e.g.
+    ``patients(constructions=("threshold",), min_visits=2)``.
+
     Parameters
     ----------
     criteria : Criteria
@@ -654,6 +661,9 @@ def patients(
         Allow targets not measured at follow-up visits.
     new_lesions : bool
         Allow new lesions.
+    constructions : tuple of str, optional
+        Among :data:`CONSTRUCTIONS`; default all with ``adversarial``, else ``("random",)``.
+        A patient without targets or follow-up visits is always ``"random"``.
 
     Returns
     -------
@@ -682,8 +692,15 @@ def patients(
     baseline = baseline_lesions(
         criteria, min_targets=min_targets, max_targets=max_targets, max_nontargets=max_nontargets
     )
+    if constructions is None:
+        constructions = CONSTRUCTIONS if adversarial else ("random",)
+    constructions = tuple(constructions)
+    _check(
+        len(constructions) > 0 and set(constructions) <= set(CONSTRUCTIONS),
+        f"`constructions` must be a non-empty subset of {CONSTRUCTIONS}, got {constructions!r}",
+    )
     schedule = visit_days(min_visits=min_visits, max_visits=max_visits)
-    return _patients(criteria, baseline, schedule, adversarial, missing, new_lesions)
+    return _patients(criteria, baseline, schedule, adversarial, missing, new_lesions, constructions)
 
 
 def _exact(value: float) -> Fraction:
@@ -722,7 +739,9 @@ def _land_on_threshold(draw, sizes: list[list[float]], criteria: Criteria) -> st
 
 
 @st.composite
-def _patients(draw, criteria, baseline_strategy, schedule, adversarial, missing, new_lesions):
+def _patients(
+    draw, criteria, baseline_strategy, schedule, adversarial, missing, new_lesions, constructions
+):
     baseline = draw(baseline_strategy)
     follow_up = draw(schedule)
     n_visits = len(follow_up) + 1
@@ -748,12 +767,8 @@ def _patients(draw, criteria, baseline_strategy, schedule, adversarial, missing,
     new = list(draw(new_lesion_series(n_visits - 1))) if new_lesions else [False] * (n_visits - 1)
 
     construction = "random"
-    if adversarial and n_targets and n_visits > 1:
-        construction = draw(
-            st.sampled_from(
-                ["random", "threshold", "CR then reappearance", "response then regrowth"]
-            )
-        )
+    if n_targets and n_visits > 1:
+        construction = draw(st.sampled_from(constructions))
     if construction == "threshold":
         construction = _land_on_threshold(draw, sizes, criteria)
     elif construction == "CR then reappearance":

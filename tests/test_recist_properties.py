@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from hypothesis import assume, given, note
+import pytest
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from recist_reference import reference_assess
 
@@ -42,11 +43,21 @@ NO_REAPPEARANCE = replace(
 )
 VARIANTS = [RECIST_1_1, RECIST_1_0, LITERAL_1_1, NO_REAPPEARANCE]
 
-any_patient = st.one_of(patients(RECIST_1_1), patients(RECIST_1_0))
+# many patients aimed at one edge of the rules (see strategies.patients, constructions)
+constructed = st.one_of(
+    *(
+        patients(criteria, constructions=(construction,), min_visits=2)
+        for construction in ("threshold", "CR then reappearance", "response then regrowth")
+        for criteria in (RECIST_1_1, RECIST_1_0)
+    )
+)
+any_patient = st.one_of(patients(RECIST_1_1), patients(RECIST_1_0), constructed)
 any_patient_or_none = st.one_of(
     any_patient, patients(RECIST_1_1, min_targets=0), patients(RECIST_1_0, min_targets=0)
 )
 confirms = st.booleans()
+# the table door (pandas) is ~20x slower per patient: half the profile's examples there
+table_door_settings = settings(max_examples=max(10, settings.default.max_examples // 2))
 
 
 def assess(arrays, criteria, **kwargs):
@@ -122,6 +133,7 @@ def test_tolerance_equals_exact_decimal_arithmetic(patient, confirm):
     check_against_reference(patient.arrays, patient.criteria, confirm, exact=True)
 
 
+@table_door_settings
 @given(any_patient_or_none, confirms)
 def test_table_door_equals_array_door(patient, confirm):
     criteria = patient.criteria
@@ -160,6 +172,7 @@ def test_lesion_order_never_matters_array_door(patient, confirm, data):
     same_result(permuted, assess(arrays, patient.criteria, confirm=confirm))
 
 
+@table_door_settings
 @given(any_patient_or_none, st.data())
 def test_lesion_order_never_matters_table_door(patient, data):
     lesions = patient.lesions
@@ -435,6 +448,7 @@ def test_scaling_conditions_are_needed_under_recist_1_1():
 # ------------------------------------------------------------------------- target choice
 
 
+@table_door_settings
 @given(
     st.sampled_from([RECIST_1_1, RECIST_1_0]).flatmap(
         lambda c: st.tuples(st.just(c), baseline_lesions(c, max_nontargets=6))
@@ -489,3 +503,19 @@ def test_table_door_day_without_nontarget_status_is_not_read_as_no_disease():
     day_112 = result.table.set_index("day").loc[112]
     assert day_112["nontarget"] == "NE"
     assert day_112["overall"] == "PR"  # target CR with non-target not evaluated (Table 1)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="float32 sizes (what simtrial.imaging records) are classified as they are: "
+    "SIZE_TOLERANCE_MM = 1e-6 mm is absolute and below float32 resolution (one ulp is "
+    "3.8e-6 mm at 32 mm), so a sum exactly on a threshold in decimal mm can fall on the "
+    "wrong side; safe while sizes are whole (or half) mm",
+)
+def test_float32_sizes_read_like_float64():
+    # nadir 31.0 mm (baseline), then 37.2 mm: exactly +20% and +6.2 mm, so PD (section 4.3.1)
+    sizes = np.array([[10.1, 20.9], [13.4, 23.8]])
+    wide = assess_visits(sizes, nodal=[False, False], day=[0, 56])
+    narrow = assess_visits(sizes.astype(np.float32), nodal=[False, False], day=[0, 56])
+    assert wide.target[1] == R.PD
+    assert narrow.target[1] == R.PD

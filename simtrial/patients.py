@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -61,6 +62,24 @@ class PatientSimulation:
     tg_day: np.ndarray
     tg_ng_ml: np.ndarray
     end_of_treatment: np.ndarray
+
+    def select(self, patients: np.ndarray) -> PatientSimulation:
+        """The same simulation restricted to some patients of every replicate.
+
+        Parameters
+        ----------
+        patients : ndarray of int, shape (patient,)
+            Patient indices (within a replicate) to keep, in the order to keep them.
+
+        Returns
+        -------
+        PatientSimulation
+            With ``n_patients = len(patients)``; every array keeps those patients' rows.
+        """
+        patients = np.asarray(patients)
+        cohort = self.cohort
+        rows = (np.arange(cohort.n_reps)[:, None] * cohort.n_patients + patients[None, :]).ravel()
+        return _select_rows(self, rows, cohort.n_rows, patients, cohort.n_patients)
 
     @cached_property
     def patients(self) -> pd.DataFrame:
@@ -346,3 +365,26 @@ def simulate_patients(
         tg_ng_ml=tg_ng_ml,
         end_of_treatment=end,
     )
+
+
+_PER_PATIENT = {"arm", "on_drug"}  # cohort fields indexed by patient, not by row
+_NOT_PER_ROW = {"scenario", "ladder_mg", "exposure_by_level", "event_names"}
+
+
+def _select_rows(value, rows, n_rows, patients, n_patients):
+    """Rows of every row-leading array in a (nested) frozen dataclass; the cohort's
+    per-patient arrays by patient; ``n_patients`` updated."""
+    if isinstance(value, np.ndarray):
+        return value[rows] if value.ndim and value.shape[0] == n_rows else value
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    changes = {}
+    for item in dataclasses.fields(value):
+        current = getattr(value, item.name)
+        if item.name == "n_patients":
+            changes[item.name] = len(patients)
+        elif item.name in _PER_PATIENT:
+            changes[item.name] = current[patients]
+        elif item.name not in _NOT_PER_ROW:
+            changes[item.name] = _select_rows(current, rows, n_rows, patients, n_patients)
+    return dataclasses.replace(value, **changes)

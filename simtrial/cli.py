@@ -6,11 +6,13 @@ import argparse
 import json
 import os
 import sys
+import tomllib
 
 import numpy as np
 import pandas as pd
 
 from simtrial._version import __version__
+from simtrial.design import power_curve, sample_size, sweep
 from simtrial.engine import run
 from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient
@@ -158,6 +160,93 @@ _positive_int = _integer(1)
 _seed = _integer(0)
 
 
+def _grid(text: str) -> list[int]:
+    """``50:300:25`` (start:stop:step, stop included) or ``100,150,267``."""
+    try:
+        if ":" in text:
+            start, stop, step = (int(part) for part in text.split(":"))
+            if step < 1 or stop < start:
+                raise ValueError
+            return list(range(start, stop + 1, step))
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be start:stop:step or a comma-separated list of integers, got {text!r}"
+        ) from None
+
+
+def _setting(text: str) -> tuple[str, list]:
+    """``key.path=v1,v2,v3`` with values read as TOML scalars (numbers, true/false, strings)."""
+    key, sep, values = text.partition("=")
+    if not sep or not key or not values:
+        raise argparse.ArgumentTypeError(f"must be key.path=value1,value2,..., got {text!r}")
+    parsed = []
+    for value in values.split(","):
+        try:
+            parsed.append(tomllib.loads(f"v = {value}")["v"])
+        except tomllib.TOMLDecodeError:
+            parsed.append(value)
+    return key, parsed
+
+
+def _print_frame(frame: pd.DataFrame, form: str) -> None:
+    if form == "json":
+        print(frame.to_json(orient="records", indent=2))
+    elif form == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+def _power(args: argparse.Namespace) -> int:
+    if (args.n_per_arm is None) == (args.events is None):
+        raise ValueError("give exactly one of --n-per-arm and --events")
+    common = dict(
+        n_sims=args.n_sims,
+        seed=args.seed,
+        alpha=args.alpha,
+        workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    if args.target_power is not None and args.n_per_arm is not None:
+        answer = sample_size(
+            args.scenario, target_power=args.target_power, n_per_arm=args.n_per_arm, **common
+        )
+        _print_frame(answer.curve.frame, args.format)
+        if args.format == "table":
+            print(
+                f"\nfor {args.target_power:.0%} power (simulated hazard ratio "
+                f"{answer.hazard_ratio:.3f}), patients per arm:"
+            )
+            print(answer.to_frame().to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+            print(f"simulation: {answer.n_per_arm:.1f} +/- {answer.se:.1f} (Monte-Carlo s.e.)")
+        return 0
+    curve = power_curve(args.scenario, n_per_arm=args.n_per_arm, events=args.events, **common)
+    _print_frame(curve.frame, args.format)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    key, values = args.set
+    table = sweep(
+        args.scenario,
+        key,
+        values,
+        n_sims=args.n_sims,
+        seed=args.seed,
+        workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    if args.metrics:
+        wanted = args.metrics.split(",")
+        unknown = sorted(set(wanted) - set(table["metric"]))
+        if unknown:
+            raise ValueError(f"--metrics: unknown metric(s) {unknown}")
+        table = table[table["metric"].isin(wanted)]
+    _print_frame(table, args.format)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments: one line on standard error and exit code 2, no usage dump."""
 
@@ -204,6 +293,37 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--format", choices=["table", "json", "csv"], default="table")
     runner.add_argument("--quiet", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)
+
+    power = commands.add_parser(
+        "power", help="power curve (and sample size) by simulation, common random numbers"
+    )
+    power.add_argument("scenario", help="path of a two-arm scenario TOML file")
+    power.add_argument("--n-per-arm", type=_grid, default=None, help="e.g. 50:300:25 or 100,200")
+    power.add_argument("--events", type=_grid, default=None, help="PFS events, e.g. 150:300:50")
+    power.add_argument("--target-power", type=float, default=None, help="search n for this power")
+    power.add_argument("--alpha", type=float, default=0.05, help="two-sided level (0.05)")
+    power.add_argument("--n-sims", type=_positive_int, default=1000)
+    power.add_argument("--seed", type=_seed, default=None)
+    power.add_argument("--workers", type=_positive_int, default=1)
+    power.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    power.add_argument("--quiet", action="store_true", help="no progress bar")
+    power.set_defaults(handler=_power)
+
+    sweeper = commands.add_parser("sweep", help="every metric at each value of one parameter")
+    sweeper.add_argument("scenario", help="path of a scenario TOML file")
+    sweeper.add_argument(
+        "--set",
+        type=_setting,
+        required=True,
+        help="key.path=v1,v2,... e.g. imaging.interval_days=56,84",
+    )
+    sweeper.add_argument("--metrics", default=None, help="comma-separated metric names to keep")
+    sweeper.add_argument("--n-sims", type=_positive_int, default=500)
+    sweeper.add_argument("--seed", type=_seed, default=None)
+    sweeper.add_argument("--workers", type=_positive_int, default=1)
+    sweeper.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    sweeper.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweeper.set_defaults(handler=_sweep)
     return parser
 
 

@@ -215,7 +215,9 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     growth_patient *= multiplier[histology]
     regressing = rng.random(n) < tumour.regressing_fraction
     growth_patient = np.where(regressing, -tumour.regressing_rate_per_day, growth_patient)
-    kill_patient = tumour.kill_rate_per_day * np.exp(tumour.kill_log_sd * rng.standard_normal(n))
+    kill_patient = (tumour.kill_rate_per_day * tumour.drug_effect_scale) * np.exp(
+        tumour.kill_log_sd * rng.standard_normal(n)
+    )
     resistant_logit = logit(tumour.resistant_fraction) + tumour.resistant_logit_sd * (
         rng.standard_normal(n)
     )

@@ -60,7 +60,8 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
     nontarget_volume = cohort.nontarget_volume[rows]
     new_growth = cohort.growth[rows, -1]
     group_day, group_held = day[rows], held[rows]
-    shielding = np.exp(-tumour.new_lesion_exposure_effect * doses.exposure_by_level)
+    effect = tumour.new_lesion_exposure_effect * tumour.drug_effect_scale
+    shielding = np.exp(-effect * doses.exposure_by_level)
     integrals = LevelIntegrals(
         doses.change_day[rows],
         doses.change_level[rows],

@@ -160,6 +160,9 @@ class Tumour(_Config):
     max_growth_rate_per_day: Positive = 0.02
     """Upper bound on any lesion's growth rate (log-normal tails are not biology)."""
     kill_rate_per_day: NonNegative
+    drug_effect_scale: NonNegative = 1.0
+    """Multiplies the drug's effects on the tumour (kill rates and the fall of the new-lesion
+    hazard): a what-if for a weaker (< 1) or stronger drug."""
     kill_log_sd: NonNegative
     lesion_kill_log_sd: NonNegative = 0.3
     resistant_fraction: Annotated[float, Field(gt=0.0, lt=1.0)]

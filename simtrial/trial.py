@@ -22,6 +22,7 @@ log-rank test) and proportions among the enrolled patients of each arm.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -35,7 +36,7 @@ from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import ReplicateStreams, for_rows
 from simtrial.survival import analyse_two_arms, kaplan_meier
 
-__all__ = ["DAYS_PER_MONTH", "TrialSimulation", "simulate_trial"]
+__all__ = ["DAYS_PER_MONTH", "TrialDraws", "TrialSimulation", "evaluate_trial", "simulate_trial"]
 
 #: Days per month for reporting medians in months (365.25 / 12).
 DAYS_PER_MONTH = 30.4375
@@ -171,34 +172,82 @@ def simulate_trial(
         scenario = load_scenario(scenario)
     patients_rng, trial_rng, crossover_rng = _three_streams(rng, n_reps, scenario.n_patients)
     sim = simulate_patients(scenario, n_reps, rng=patients_rng, keep_lesions=keep_lesions)
+    draws = TrialDraws.draw(trial_rng, sim.cohort.n_rows)
+    trial = scenario.trial
+    return evaluate_trial(
+        scenario,
+        sim,
+        draws,
+        crossover_rng,
+        accrual_days=trial.accrual_days,
+        cutoff_events=trial.cutoff_events,
+    )
+
+
+@dataclass(frozen=True)
+class TrialDraws:
+    """The trial's own random numbers, one per patient row (unit-free, so that a design with
+    fewer patients or another accrual period reuses them: common random numbers)."""
+
+    accrual: np.ndarray  # uniform: position in a uniform accrual period
+    gap: np.ndarray  # unit exponential: gap before a Poisson arrival
+    order: np.ndarray  # uniform: keys ordering the Poisson arrivals among patients
+    dropout: np.ndarray  # unit exponential
+    death: np.ndarray  # unit exponential
+
+    @classmethod
+    def draw(cls, rng, n: int) -> TrialDraws:
+        uniforms, exponentials = rng.random((n, 2)), rng.standard_exponential((n, 3))
+        return cls(uniforms[:, 0], exponentials[:, 0], uniforms[:, 1], *exponentials[:, 1:].T)
+
+    def rows(self, rows: np.ndarray) -> TrialDraws:
+        return TrialDraws(*(getattr(self, f.name)[rows] for f in dataclasses.fields(self)))
+
+
+def evaluate_trial(
+    scenario: Scenario,
+    sim: PatientSimulation,
+    draws: TrialDraws,
+    crossover_rng,
+    *,
+    accrual_days: float,
+    cutoff_events: int | None,
+    cutoff_day: float | None = None,
+) -> TrialSimulation:
+    """Run the trial on simulated patients: enrolment, cut-off, endpoints, crossover.
+
+    The step of :func:`simulate_trial` after the patients and the trial's random numbers
+    are drawn; design tools call it on subsets of the same patients with their own accrual
+    period and event target (``crossover_rng`` must draw per row of ``sim``).
+    """
     trial, study = scenario.trial, scenario.study
     cohort, a = sim.cohort, sim.assessment
-    n_patients, n = cohort.n_patients, cohort.n_rows
+    n_reps, n_patients, n = cohort.n_reps, cohort.n_patients, cohort.n_rows
     horizon = study.follow_up_days
 
     # calendar: enrolment; patient time: drop-out, and death before progression
     if trial.accrual == "uniform":
-        enrol = trial_rng.random(n) * trial.accrual_days
+        enrol = draws.accrual * accrual_days
     else:
-        gaps = trial_rng.standard_exponential(n) * (trial.accrual_days / n_patients)
+        gaps = draws.gap * (accrual_days / n_patients)
         arrivals = np.cumsum(gaps.reshape(n_reps, n_patients), axis=1)
-        order = np.argsort(trial_rng.random(n).reshape(n_reps, n_patients), axis=1)
+        order = np.argsort(draws.order.reshape(n_reps, n_patients), axis=1)
         enrol = np.take_along_axis(arrivals, order, axis=1).ravel()
-    dropout = _exponential(trial_rng.standard_exponential(n), trial.dropout_rate_per_day)
-    death_draw = trial_rng.standard_exponential(n)
+    dropout = _exponential(draws.dropout, trial.dropout_rate_per_day)
     progression = np.where(np.isnan(a.pd_day), np.inf, a.pd_day)
-    death_before = _exponential(death_draw, trial.death_rate_per_day)
+    death_before = _exponential(draws.death, trial.death_rate_per_day)
     dies_first = death_before < progression
     first_event = np.where(dies_first, death_before, progression)
     seen = (first_event <= dropout) & (first_event <= horizon)
 
     # cut-off
     if trial.cutoff == "calendar":
-        cutoff = np.full(n_reps, float(trial.cutoff_day))
+        day = trial.cutoff_day if cutoff_day is None else cutoff_day
+        cutoff = np.full(n_reps, float(day))
         reached = np.ones(n_reps, bool)
     else:
         calendar_event = np.where(seen, enrol + first_event, np.inf).reshape(n_reps, n_patients)
-        k = trial.cutoff_events - 1
+        k = min(int(cutoff_events), n_patients) - 1
         kth = np.partition(calendar_event, k, axis=1)[:, k]
         reached = np.isfinite(kth)
         end_of_study = enrol.reshape(n_reps, n_patients).max(axis=1) + horizon
@@ -209,8 +258,8 @@ def simulate_trial(
     followed = np.where(enrolled, np.minimum(followed, dropout), 0.0)
 
     # PFS: event if progression or death is seen in follow-up, else censored at the last
-    # evaluable scan seen
-    # compared in calendar time, as the cut-off was found: exactly cutoff_events events
+    # evaluable scan seen; compared in calendar time, as the cut-off was found, so an
+    # event-driven analysis has exactly cutoff_events events
     pfs_event = enrolled & seen & (enrol + first_event <= cutoff_row)
     visible = sim.scan_held & (sim.scan_day <= np.minimum(followed, death_before)[:, None])
     evaluable = visible & (a.overall != Response.NE) & (np.arange(sim.scan_day.shape[1]) >= 1)
@@ -251,7 +300,7 @@ def simulate_trial(
             rng=for_rows(crossover_rng, rows),
         )
         on_crossover_drug[rows] = np.minimum(doses.stop_day, horizon)
-    death = _death_day(death_draw, progression, on_crossover_drug, trial)
+    death = _death_day(draws.death, progression, on_crossover_drug, trial)
     os_limit = np.where(enrolled, np.minimum(cutoff_row - enrol, dropout), 0.0)
     os_event = enrolled & (death <= os_limit)
     os_days = np.where(os_event, death, os_limit)
@@ -420,6 +469,7 @@ def _replicate_metrics(trial_sim: TrialSimulation) -> pd.DataFrame:
         columns["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
         columns["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
         columns["logrank_pvalue_pfs"] = pfs.logrank.pvalue
+        columns["cox_pvalue_pfs"] = pfs.cox.pvalue
         columns["hazard_ratio_os"] = overall.cox.hazard_ratio
         columns["logrank_pvalue_os"] = overall.logrank.pvalue
     return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})

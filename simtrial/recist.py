@@ -31,6 +31,7 @@ import pandas as pd
 __all__ = [
     "RECIST_1_0",
     "RECIST_1_1",
+    "FLOAT32_TOLERANCE_MM",
     "SIZE_TOLERANCE_MM",
     "Criteria",
     "PatientAssessment",
@@ -50,6 +51,9 @@ __all__ = [
 #: Sizes and sums closer than this (mm) count as equal, so thresholds are inclusive even when
 #: decimal measurements do not add up exactly in binary floating point.
 SIZE_TOLERANCE_MM = 1e-6
+#: The same for float32 sizes, whose resolution (one ulp is 3.8e-6 mm at 32 mm) is coarser:
+#: still far below any measurement's precision.
+FLOAT32_TOLERANCE_MM = 1e-4
 
 
 class Response(enum.IntEnum):
@@ -288,7 +292,7 @@ def classify_block(
     (n, lesion); no input checks (see :func:`assess_visits`).
     """
     r = Response
-    tol = SIZE_TOLERANCE_MM
+    tol = FLOAT32_TOLERANCE_MM if sizes.dtype == np.float32 else SIZE_TOLERANCE_MM
     n, n_visits = visit_mask.shape
     if n_visits == 0:
         empty = np.zeros((n, 0), np.int8)
@@ -405,8 +409,9 @@ def assess_visits(
     missing lesion can only add to the sum); then CR (non-nodal targets 0, nodal targets
     < 10 mm); then PR (sum <= 70% of baseline); else SD. The nadir is the smallest complete
     sum so far, baseline included. Thresholds are inclusive up to
-    :data:`SIZE_TOLERANCE_MM`. PD is final: the first PD fixes ``pd_visit`` and the best
-    response; visits after it are still classified and reported.
+    :data:`SIZE_TOLERANCE_MM` (:data:`FLOAT32_TOLERANCE_MM` for float32 sizes). PD is final:
+    the first PD fixes ``pd_visit`` and the best response; visits after it are still
+    classified and reported.
 
     Examples
     --------

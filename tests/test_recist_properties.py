@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from recist_reference import reference_assess
@@ -505,13 +504,6 @@ def test_table_door_day_without_nontarget_status_is_not_read_as_no_disease():
     assert day_112["overall"] == "PR"  # target CR with non-target not evaluated (Table 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="float32 sizes (what simtrial.imaging records) are classified as they are: "
-    "SIZE_TOLERANCE_MM = 1e-6 mm is absolute and below float32 resolution (one ulp is "
-    "3.8e-6 mm at 32 mm), so a sum exactly on a threshold in decimal mm can fall on the "
-    "wrong side; safe while sizes are whole (or half) mm",
-)
 def test_float32_sizes_read_like_float64():
     # nadir 31.0 mm (baseline), then 37.2 mm: exactly +20% and +6.2 mm, so PD (section 4.3.1)
     sizes = np.array([[10.1, 20.9], [13.4, 23.8]])

@@ -5,6 +5,7 @@ dependencies (plots, dask) are imported only when used.
 """
 
 from simtrial._version import __version__
+from simtrial.design import power_curve, sample_size, sweep
 from simtrial.engine import RunResult, run
 from simtrial.patients import PatientSimulation, simulate_patients
 from simtrial.recist import (
@@ -58,5 +59,8 @@ __all__ = [
     "TrialSimulation",
     "run",
     "simulate_trial",
+    "power_curve",
+    "sample_size",
+    "sweep",
     "__version__",
 ]

@@ -129,3 +129,45 @@ def test_cli_power_prints_the_formulas(capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "Schoenfeld" in out and "Freedman" in out and "simulation" in out
+
+
+def test_null_scenario_rejects_at_alpha():
+    # no drug effect on tumours: PFS has the same law in both arms; with 400 trials the
+    # rejection rate must be 0.05 +/- 3 MC SE (SE = sqrt(0.05 x 0.95 / 400) = 0.011)
+    from simtrial.engine import run
+    from simtrial.scenario import load_scenario
+
+    null = load_scenario(DECISION).with_values({"tumour.drug_effect_scale": 0.0})
+    rate = run(null, 400, seed=11, chunk_size=50, progress=False).replicates["significant_pfs"]
+    se = np.sqrt(0.05 * 0.95 / 400)
+    assert abs(rate.mean() - 0.05) <= 3 * se
+
+
+def test_longer_scan_interval_lengthens_reported_medians():
+    # PFS is seen only at scans: every 12 weeks instead of 8 pushes the medians later
+    table = sweep(DECISION, "imaging.interval_days", [56, 84], n_sims=30, seed=6, progress=False)
+    medians = table[table["metric"].str.startswith("median_pfs_months")]
+    by_value = medians.pivot(index="metric", columns="value", values="mean")
+    assert (by_value[84] > by_value[56]).all()
+
+
+def test_common_random_numbers_correlate_neighbouring_design_points():
+    from simtrial.design import _design_chunk
+    from simtrial.scenario import load_scenario
+
+    scenario = load_scenario(DECISION)
+    designs = [((120, 120), None), ((140, 140), None)]
+
+    def log_hazard_ratios(seed, first):
+        parts = _design_chunk(scenario, seed, first, 80, designs, (140, 140), 0.05, "logrank")
+        return [part["log_hr"] for part in parts]
+
+    shared = log_hazard_ratios(1, 0)  # the same replicates analysed at two sizes
+    crn = np.corrcoef(shared[0], shared[1])[0, 1]
+    independent = np.corrcoef(log_hazard_ratios(1, 0)[0], log_hazard_ratios(2, 0)[1])[0, 1]
+    # nested subsets share 120 of 140 patients per arm: the log hazard ratios move together,
+    # so the difference between neighbouring points has far less noise than with
+    # independent replicates
+    assert crn > 0.7
+    assert abs(independent) < 0.35  # 80 independent pairs: |r| < 0.35 with p > 0.998
+    assert np.var(shared[0] - shared[1]) < 0.5 * np.var(shared[0] - log_hazard_ratios(2, 0)[1])

@@ -341,6 +341,13 @@ class Trial(_Config):
     """Chance that a control patient starts open-label drug at progression."""
     crossover_death_hazard_ratio: Positive = 1.0
     """Death hazard on crossover drug relative to off drug, after progression."""
+    pfs_model: Literal["lesions", "exponential"] = "lesions"
+    """``lesions``: progression as RECIST reads it from the simulated scans; ``exponential``:
+    progression at an exponential time with each arm's ``exponential_median_months``,
+    observed the day it happens (no scans) — the textbook assumptions, for checking designs
+    against formulas."""
+    exponential_median_months: dict[str, Positive] = {}
+    """Median PFS per arm name, for ``pfs_model = "exponential"``."""
     sd_days: Positive = 182.0
     """Stable disease 'lasting at least 6 months' (see ``sd_definition``)."""
     sd_definition: Literal["scan_at_or_after", "progression_free"] = "scan_at_or_after"
@@ -419,6 +426,13 @@ class Scenario(_Config):
             raise ValueError(
                 "two arms need a control: set trial.control_arm or give one arm drug = false"
             )
+        if self.trial.pfs_model == "exponential":
+            missing = sorted(set(names) - set(self.trial.exponential_median_months))
+            if missing:
+                raise ValueError(
+                    f'trial.pfs_model = "exponential" needs trial.exponential_median_months '
+                    f"for every arm; missing {missing}"
+                )
         events = self.trial.cutoff_events
         if events is not None and events > self.n_patients:
             raise ValueError(

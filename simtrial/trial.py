@@ -194,10 +194,11 @@ class TrialDraws:
     order: np.ndarray  # uniform: keys ordering the Poisson arrivals among patients
     dropout: np.ndarray  # unit exponential
     death: np.ndarray  # unit exponential
+    progression: np.ndarray  # unit exponential, for the exponential PFS model
 
     @classmethod
     def draw(cls, rng, n: int) -> TrialDraws:
-        uniforms, exponentials = rng.random((n, 2)), rng.standard_exponential((n, 3))
+        uniforms, exponentials = rng.random((n, 2)), rng.standard_exponential((n, 4))
         return cls(uniforms[:, 0], exponentials[:, 0], uniforms[:, 1], *exponentials[:, 1:].T)
 
     def rows(self, rows: np.ndarray) -> TrialDraws:
@@ -234,7 +235,11 @@ def evaluate_trial(
         order = np.argsort(draws.order.reshape(n_reps, n_patients), axis=1)
         enrol = np.take_along_axis(arrivals, order, axis=1).ravel()
     dropout = _exponential(draws.dropout, trial.dropout_rate_per_day)
-    progression = np.where(np.isnan(a.pd_day), np.inf, a.pd_day)
+    if trial.pfs_model == "exponential":
+        medians = np.array([trial.exponential_median_months[arm.name] for arm in scenario.arms])
+        progression = draws.progression * (medians * DAYS_PER_MONTH / np.log(2))[cohort.row_arm]
+    else:
+        progression = np.where(np.isnan(a.pd_day), np.inf, a.pd_day)
     death_before = _exponential(draws.death, trial.death_rate_per_day)
     dies_first = death_before < progression
     first_event = np.where(dies_first, death_before, progression)
@@ -264,6 +269,8 @@ def evaluate_trial(
     visible = sim.scan_held & (sim.scan_day <= np.minimum(followed, death_before)[:, None])
     evaluable = visible & (a.overall != Response.NE) & (np.arange(sim.scan_day.shape[1]) >= 1)
     last_scan = np.where(evaluable, sim.scan_day, 0.0).max(axis=1)
+    if trial.pfs_model == "exponential":
+        last_scan = followed  # observed continuously: censored at the end of follow-up
     pfs_days = np.where(pfs_event, first_event, last_scan)
 
     response = best_overall_response(

@@ -171,3 +171,41 @@ def test_common_random_numbers_correlate_neighbouring_design_points():
     assert crn > 0.7
     assert abs(independent) < 0.35  # 80 independent pairs: |r| < 0.35 with p > 0.998
     assert np.var(shared[0] - shared[1]) < 0.5 * np.var(shared[0] - log_hazard_ratios(2, 0)[1])
+
+
+def test_exponential_pfs_agrees_with_schoenfeld():
+    # the textbook case: exponential PFS (medians 10.8 vs 5.8 months, HR 5.8/10.8) observed
+    # continuously, no deaths or drop-outs. Events for 90% power from the simulated curve must
+    # match Schoenfeld's at the true HR within 3 Monte-Carlo standard errors (the se of the
+    # interpolated size, times the events per patient).
+    from simtrial.scenario import load_scenario
+
+    textbook = load_scenario(DECISION).with_values(
+        {
+            "trial.pfs_model": "exponential",
+            "trial.exponential_median_months": {"sorafenib": 10.8, "placebo": 5.8},
+            "trial.death_rate_per_day": 0.0,
+            "trial.dropout_rate_per_day": 0.0,
+        }
+    )
+    answer = sample_size(
+        textbook,
+        target_power=0.9,
+        n_per_arm=[45, 60, 75, 90, 110],
+        n_sims=400,
+        seed=1,
+        progress=False,
+    )
+    per_patient = answer.events / (2 * answer.n_per_arm)
+    expected = schoenfeld_events(5.8 / 10.8, alpha=0.05, power=0.9)
+    assert abs(answer.events - expected) <= 3 * answer.se * 2 * per_patient
+    assert answer.hazard_ratio == pytest.approx(5.8 / 10.8, abs=0.03)
+
+
+def test_exponential_model_needs_every_arm_median():
+    from simtrial.scenario import load_scenario
+
+    with pytest.raises(ScenarioError, match="missing \\['placebo'\\]"):
+        load_scenario(DECISION).with_values(
+            {"trial.pfs_model": "exponential", "trial.exponential_median_months": {"sorafenib": 9}}
+        )

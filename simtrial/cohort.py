@@ -138,11 +138,16 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     p_measurable = np.array([s.measurable_probability for s in sites])
     is_nodal = np.array([s.nodal for s in sites])
 
-    involved = rng.random((n, n_sites)) < p_site
-    measurable_site = involved & (rng.random((n, n_sites)) < p_measurable)
-    per_site = criteria.max_targets_per_organ
     extra_mean = np.array([s.extra_lesions_mean for s in sites])
-    n_lesions_site = np.where(involved, 1 + rng.poisson(extra_mean, (n, n_sites)), 0)
+    nt_mean = np.array([s.nontarget_lesions_mean for s in sites])
+    # few wide draws: every per-patient uniform, count and normal in one call each
+    uniform = rng.random((n, 2 * n_sites + 2))
+    counts = rng.poisson(np.concatenate([extra_mean, nt_mean]), (n, 2 * n_sites))
+    normal = rng.standard_normal((n, 6 + n_sites))
+    involved = uniform[:, :n_sites] < p_site
+    measurable_site = involved & (uniform[:, n_sites : 2 * n_sites] < p_measurable)
+    per_site = criteria.max_targets_per_organ
+    n_lesions_site = np.where(involved, 1 + counts[:, :n_sites], 0)
     median = np.array([s.median_size_mm for s in sites])
     log_sd = np.array([s.size_log_sd for s in sites])
     # measurability threshold in simulated size: nodes are simulated by short axis
@@ -192,15 +197,16 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     existing = np.where(exists, size, np.float32(0.0))
     all_volume = (existing * existing * existing).sum(axis=(1, 2), dtype=float)
     unchosen_volume = np.maximum(all_volume - (size_mm * size_mm * size_mm).sum(axis=1), 0.0)
-    nt_mean = np.array([s.nontarget_lesions_mean for s in sites])
-    n_nontarget = np.where(involved, rng.poisson(nt_mean, (n, n_sites)), 0)
+    n_nontarget = np.where(involved, counts[:, n_sites:], 0)
     n_nontarget += np.maximum(n_lesions_site - per_site, 0)
-    nontarget_volume = unchosen_volume + _lognormal_cube_sums(rng, n_nontarget, median, log_sd)
+    nontarget_volume = unchosen_volume + _lognormal_cube_sums(
+        normal[:, 6:], n_nontarget, median, log_sd
+    )
 
     histology_names = list(scenario.cohort.histology)
     p_histology = np.array([scenario.cohort.histology[h] for h in histology_names])
     histology = np.minimum(
-        np.searchsorted(np.cumsum(p_histology), rng.random(n), side="right"),
+        np.searchsorted(np.cumsum(p_histology), uniform[:, -2], side="right"),
         len(histology_names) - 1,
     )
     multiplier = np.array(
@@ -209,18 +215,14 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
 
     tumour = scenario.tumour
     n_lesions = size_mm.shape[1] + 1
-    growth_patient = tumour.growth_rate_per_day * np.exp(
-        tumour.growth_log_sd * rng.standard_normal(n)
-    )
+    growth_patient = tumour.growth_rate_per_day * np.exp(tumour.growth_log_sd * normal[:, 0])
     growth_patient *= multiplier[histology]
-    regressing = rng.random(n) < tumour.regressing_fraction
+    regressing = uniform[:, -1] < tumour.regressing_fraction
     growth_patient = np.where(regressing, -tumour.regressing_rate_per_day, growth_patient)
     kill_patient = (tumour.kill_rate_per_day * tumour.drug_effect_scale) * np.exp(
-        tumour.kill_log_sd * rng.standard_normal(n)
+        tumour.kill_log_sd * normal[:, 1]
     )
-    resistant_logit = logit(tumour.resistant_fraction) + tumour.resistant_logit_sd * (
-        rng.standard_normal(n)
-    )
+    resistant_logit = logit(tumour.resistant_fraction) + tumour.resistant_logit_sd * (normal[:, 2])
     # lesion-level heterogeneity (targets, then the non-target disease)
     noise = rng.standard_normal((n, 3, n_lesions), dtype=np.float32).transpose(1, 0, 2)
     growth = growth_patient[:, None] * np.exp(tumour.lesion_growth_log_sd * noise[0])
@@ -229,9 +231,9 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     resistant = expit(resistant_logit[:, None] + tumour.lesion_resistant_logit_sd * noise[2])
 
     tg = scenario.thyroglobulin
-    tg_baseline = tg.baseline_median_ng_ml * np.exp(tg.baseline_log_sd * rng.standard_normal(n))
-    tg_direct_effect = tg.direct_effect * np.exp(tg.direct_effect_log_sd * rng.standard_normal(n))
-    susceptibility = np.exp(scenario.toxicity.susceptibility_log_sd * rng.standard_normal(n))
+    tg_baseline = tg.baseline_median_ng_ml * np.exp(tg.baseline_log_sd * normal[:, 3])
+    tg_direct_effect = tg.direct_effect * np.exp(tg.direct_effect_log_sd * normal[:, 4])
+    susceptibility = np.exp(scenario.toxicity.susceptibility_log_sd * normal[:, 5])
 
     return Cohort(
         n_reps=int(n_reps),
@@ -253,7 +255,7 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
     )
 
 
-def _lognormal_cube_sums(rng, counts, median, log_sd) -> np.ndarray:
+def _lognormal_cube_sums(normal, counts, median, log_sd) -> np.ndarray:
     """Sum over sites of ``counts`` lesion volumes (diameter cubed, log-normal diameters).
 
     The sum of c log-normal volumes is drawn as one log-normal with the same mean and
@@ -268,5 +270,5 @@ def _lognormal_cube_sums(rng, counts, median, log_sd) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         s2 = np.log1p(np.where(counts > 0, total_var / total_mean**2, 0.0))
         m = np.log(np.where(counts > 0, total_mean, 1.0)) - s2 / 2
-    draws = np.exp(m + np.sqrt(s2) * rng.standard_normal(counts.shape))
+    draws = np.exp(m + np.sqrt(s2) * normal)
     return np.where(counts > 0, draws, 0.0).sum(axis=1)

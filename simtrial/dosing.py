@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.special import ndtri
 
 from simtrial.scenario import Scenario
 from simtrial.streams import as_rng, for_rows
@@ -278,18 +279,24 @@ def simulate_dosing(
         dlt = susceptibility[live] * dose_factor[level[live]] * tox.dlt_rate_per_day
         dlt = np.where(episodes[live] < max_episodes, dlt, 0.0)
         rate = dlt[:, None] * multipliers + background_stop
-        tau, piece = _next_event(for_rows(rng, live), rate, t[live], cycle_start, cycle_end)
+        # one draw per row and iteration: the event's time (inverse CDF), whether it is a
+        # dose-limiting episode, its type, grade, a stop regardless, the interruption length
+        u = for_rows(rng, live).random((live.size, 6))
+        tau, piece = _next_event(-np.log1p(-u[:, 0]), rate, t[live], cycle_start, cycle_end)
         happens = tau < horizon_days
-        live, tau, piece, dlt = live[happens], tau[happens], piece[happens], dlt[happens]
+        live, tau, piece, dlt, u = (
+            live[happens],
+            tau[happens],
+            piece[happens],
+            dlt[happens],
+            u[happens],
+        )
         if live.size == 0:
             break
         t[live] = tau
-        is_dlt = for_rows(rng, live).random(live.size) * (
-            dlt * multipliers[piece] + background_stop
-        ) < (dlt * multipliers[piece])
+        is_dlt = u[:, 1] * (dlt * multipliers[piece] + background_stop) < (dlt * multipliers[piece])
         _stop(live[~is_dlt], tau[~is_dlt], on_treatment, stop_day, level, append_change)
-        rows, when = live[is_dlt], tau[is_dlt]
-        draws = for_rows(rng, rows).random((rows.size, 4))
+        rows, when, draws = live[is_dlt], tau[is_dlt], u[is_dlt, 2:]
         kind = np.searchsorted(share / share[-1], draws[:, 0], "right")
         kind = np.minimum(kind, n_events - 1)
         u = draws[:, 1:2] * grade_cdf[kind, -1:]
@@ -314,7 +321,7 @@ def simulate_dosing(
         new_level = level[rows] + _LEVEL_STEP[action]
         pause = _INTERRUPTS[action]
         duration = tox.interruption_median_days * np.exp(
-            tox.interruption_log_sd * for_rows(rng, rows).standard_normal(rows.size)
+            tox.interruption_log_sd * ndtri(draws[changes, 3])
         )
         append_change(rows[pause], when[pause], OFF)
         resume = np.where(pause, when + duration, when)
@@ -347,18 +354,17 @@ def simulate_dosing(
     return replace(history, onset_day=onset_day)
 
 
-def _next_event(rng, rate, now, cycle_start, cycle_end) -> tuple[np.ndarray, np.ndarray]:
+def _next_event(target, rate, now, cycle_start, cycle_end) -> tuple[np.ndarray, np.ndarray]:
     """Time of the next event under hazards constant within each cycle, and its cycle.
 
-    ``rate`` has shape (row, cycle); the last cycle lasts for ever. Rows with no event get
-    +inf.
+    ``target`` is a unit-exponential draw per row; ``rate`` has shape (row, cycle); the last
+    cycle lasts for ever. Rows with no event get +inf.
     """
     start = np.maximum(cycle_start, now[:, None])
     length = np.maximum(cycle_end - start, 0.0)
     with np.errstate(invalid="ignore"):
         mass = np.where(rate > 0, rate * length, 0.0)
     cumulative = np.cumsum(mass, axis=1)
-    target = rng.standard_exponential(len(now))
     reached = cumulative >= target[:, None]
     piece = np.argmax(reached, axis=1)
     rows = np.arange(len(now))

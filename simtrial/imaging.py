@@ -73,7 +73,13 @@ def reader_bias(scenario: Scenario, n_rows: int, n_lesions: int, *, rng=None) ->
 
 
 def read_targets(
-    scenario: Scenario, true_mm: np.ndarray, nodal: np.ndarray, *, bias=None, rng=None
+    scenario: Scenario,
+    true_mm: np.ndarray,
+    nodal: np.ndarray,
+    *,
+    bias=None,
+    noise=None,
+    rng=None,
 ) -> np.ndarray:
     """What the reader records for each target lesion at each scan.
 
@@ -85,6 +91,8 @@ def read_targets(
     nodal : ndarray of bool, shape (row, lesion)
     bias : ndarray, shape (row, lesion), optional
         The reader's log-scale bias (:func:`reader_bias`); drawn here if not given.
+    noise : ndarray of float32, shape (row, visit, lesion), optional
+        Standard normal draws for the measurement errors; drawn here if not given.
     rng : numpy.random.Generator, int, SeedSequence or None
 
     Returns
@@ -101,7 +109,9 @@ def read_targets(
     if not scenario.study.recist.nodes_by_short_axis:
         long_axis = np.where(nodal, scenario.tumour.node_long_to_short_axis, 1.0).astype(f32)
         true_mm = true_mm * long_axis[:, None, :]
-    log_error = f32(imaging.reader_error_log_sd) * rng.standard_normal(shape, dtype=f32)
+    if noise is None:
+        noise = rng.standard_normal(shape, dtype=f32)
+    log_error = f32(imaging.reader_error_log_sd) * noise
     log_error += bias.astype(f32)[:, None, :]
     measured = true_mm * np.exp(log_error)
     gone = (true_mm < f32(imaging.disappeared_mm)) & ~nodal[:, None, :]

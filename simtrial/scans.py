@@ -94,14 +94,18 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
         exposure, shielded = integrals.at(d, rows=a)
         volume = relative_volume(growth[a], kill[a], resistant[a], d, exposure)
         true_mm = diameters(size_mm[a], nodal[a], volume[:, :, :k], tumour.node_normal_mm)
-        measured = read_targets(scenario, true_mm, nodal[a], bias=bias[a], rng=draw)
+        # one draw per block: the reader's errors (targets) and the non-target reading
+        normal = draw.standard_normal((a.size, stop - start, k + 1), dtype=np.float32)
+        measured = read_targets(
+            scenario, true_mm, nodal[a], bias=bias[a], noise=normal[:, :, :k], rng=draw
+        )
         measured = np.where(lesion_mask[a][:, None, :], measured, np.float32(0.0))
         relative_burden = burden(
             size_mm[a], nodal[a], nontarget_volume[a], volume, tumour.node_normal_mm
         )
 
         # non-target disease: read by eye, progression against the smallest reading so far
-        noise = np.exp(tumour.nontarget_read_log_sd * draw.standard_normal(d.shape))
+        noise = np.exp(tumour.nontarget_read_log_sd * normal[:, :, k].astype(float))
         read = np.where(h, volume[:, :, -1] * noise, np.inf)
         running = np.minimum.accumulate(read, axis=1)
         nadir_before = np.concatenate(

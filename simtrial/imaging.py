@@ -45,7 +45,7 @@ def scan_calendar(scenario: Scenario, n_rows: int, *, rng=None) -> tuple[np.ndar
     >>> from simtrial.imaging import scan_calendar
     >>> day, held = scan_calendar(load_scenario("scenarios/pitoia2014.toml"), 2, rng=0)
     >>> day.shape, bool(held[:, 0].all())
-    ((2, 5), True)
+    ((2, 7), True)
     """
     rng = as_rng(rng)
     imaging = scenario.imaging

@@ -17,6 +17,7 @@ from simtrial.engine import run
 from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient
 from simtrial.scenario import load_scenario
+from simtrial.teaching import chance
 
 __all__ = ["main", "example_patient"]
 
@@ -247,6 +248,24 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chance(args: argparse.Namespace) -> int:
+    result = chance(
+        args.scenario,
+        args.n_sims,
+        seed=args.seed,
+        workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    if args.format == "table":
+        print(result.summary())
+        print("\nprobability of each count:")
+        print(result.distribution.to_string(float_format=lambda x: f"{x:.3f}"))
+    else:
+        frame = result.distribution.reset_index()
+        _print_frame(frame, args.format)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments: one line on standard error and exit code 2, no usage dump."""
 
@@ -324,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
     sweeper.add_argument("--format", choices=["table", "json", "csv"], default="table")
     sweeper.add_argument("--quiet", action="store_true", help="no progress bar")
     sweeper.set_defaults(handler=_sweep)
+
+    luck = commands.add_parser(
+        "chance", help="how often a small cohort gives each best-response count (teaching)"
+    )
+    luck.add_argument("scenario", help="path of a one-arm scenario TOML file")
+    luck.add_argument("--n-sims", type=_positive_int, default=2000)
+    luck.add_argument("--seed", type=_seed, default=None)
+    luck.add_argument("--workers", type=_positive_int, default=1)
+    luck.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    luck.add_argument("--quiet", action="store_true", help="no progress bar")
+    luck.set_defaults(handler=_chance)
     return parser
 
 

@@ -17,7 +17,7 @@ from simtrial.engine import run
 from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient
 from simtrial.scenario import load_scenario
-from simtrial.teaching import chance
+from simtrial.teaching import chance, readers
 
 __all__ = ["main", "example_patient"]
 
@@ -266,6 +266,15 @@ def _chance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _readers(args: argparse.Namespace) -> int:
+    result = readers(args.scenario, args.readers, n_patients=args.patients, seed=args.seed)
+    if args.format == "table":
+        print(result.summary())
+    else:
+        _print_frame(result.best, args.format)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments: one line on standard error and exit code 2, no usage dump."""
 
@@ -354,6 +363,21 @@ def build_parser() -> argparse.ArgumentParser:
     luck.add_argument("--format", choices=["table", "json", "csv"], default="table")
     luck.add_argument("--quiet", action="store_true", help="no progress bar")
     luck.set_defaults(handler=_chance)
+
+    panel = commands.add_parser(
+        "readers", help="the same scans read by several simulated readers (teaching)"
+    )
+    panel.add_argument("scenario", help="path of a scenario TOML file")
+    panel.add_argument("--readers", type=_integer(2), default=5, help="readers (default 5)")
+    panel.add_argument("--patients", type=_positive_int, default=None, help="patients to read")
+    panel.add_argument("--seed", type=_seed, default=None)
+    panel.add_argument(
+        "--format",
+        choices=["table", "json", "csv"],
+        default="table",
+        help="table: the summary; json/csv: best response by reader",
+    )
+    panel.set_defaults(handler=_readers)
     return parser
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from simtrial.engine import run
 from simtrial.scenario import Scenario, load_scenario
 
-__all__ = ["ChanceResult", "chance"]
+__all__ = ["ChanceResult", "ReaderResult", "chance", "readers"]
 
 CATEGORIES = ("CR", "PR", "SD", "PD", "NE")
 
@@ -155,4 +155,216 @@ def chance(
         n_patients=n,
         n_sims=n_sims,
         seed=result.seed,
+    )
+
+
+@dataclass(frozen=True)
+class ReaderResult:
+    """The same scans read by several simulated readers.
+
+    Attributes
+    ----------
+    best : pandas.DataFrame
+        Best overall response per patient (rows) and reader (columns ``reader_1`` ...), plus
+        ``truth``: RECIST applied to the true sizes as a reader without error records them.
+    percent_agreement : float
+        Over all pairs of readers and all patients, the share of pairs that give the same
+        best response.
+    fleiss_kappa : float
+        Fleiss' kappa of the readers' best responses.
+    false_pd : float
+        Among patients whose true tumours never progress by RECIST, the share of readings
+        that call PD.
+    missed_response : float
+        Among patients whose true best response is CR or PR, the share of readings that do
+        not find one.
+    pd_disagreement : float
+        Over held follow-up scans and pairs of readers, the share where one reader has called
+        progression by that scan and the other has not.
+    lesion_limits_pct : tuple of float
+        95% limits of agreement (percent) of one lesion's diameter between two readers on
+        the same scan.
+    repeat_scan_pd : float
+        Share of patients meeting PD by the sum rule (RECIST 1.1: +20% and +5 mm) on two
+        scans of unchanged tumours read by one reader (re-imaging alone).
+    published : dict
+        The published figures these compare with (../shared/TARGETS.md).
+    """
+
+    best: pd.DataFrame
+    percent_agreement: float
+    fleiss_kappa: float
+    false_pd: float
+    missed_response: float
+    pd_disagreement: float
+    lesion_limits_pct: tuple[float, float]
+    repeat_scan_pd: float
+    published: dict
+
+    def summary(self) -> str:
+        low, high = self.lesion_limits_pct
+        readers = self.best.shape[1] - 1
+        return "\n".join(
+            [
+                f"{len(self.best)} patients, {readers} readers",
+                f"agreement on best response: {self.percent_agreement:.1%} of reader pairs; "
+                f"Fleiss' kappa {self.fleiss_kappa:.2f}",
+                f"PD called although the true tumour never progressed: {self.false_pd:.1%} "
+                "of readings",
+                f"a true response (CR/PR) missed: {self.missed_response:.1%} of readings",
+                f"readers disagree on progression at a scan: {self.pd_disagreement:.1%} of "
+                "reader pairs "
+                f"(published: {self.published['pd_disagreement']:.0%}, Erasmus et al. 2003)",
+                f"one lesion, two readers, 95% limits of agreement: {low:+.0f}% to {high:+.0f}% "
+                f"(published: -22% to +25%, Yoon et al. 2016)",
+                f"PD by re-imaging alone: {self.repeat_scan_pd:.1%} of patients (published: "
+                f"{self.published['repeat_scan_pd']:.0%}, Oxnard et al. 2011)",
+            ]
+        )
+
+
+def _fleiss_kappa(ratings: np.ndarray) -> float:
+    """Fleiss' kappa for ratings of shape (subject, rater), categories as integers."""
+    n_subjects, n_raters = ratings.shape
+    categories = np.unique(ratings)
+    counts = (ratings[:, :, None] == categories[None, None, :]).sum(axis=1)
+    share = counts.sum(axis=0) / (n_subjects * n_raters)
+    per_subject = ((counts * counts).sum(axis=1) - n_raters) / (n_raters * (n_raters - 1))
+    observed, expected = per_subject.mean(), float((share * share).sum())
+    if expected == 1.0:
+        return 1.0
+    return float((observed - expected) / (1 - expected))
+
+
+def readers(
+    scenario: Scenario | str | os.PathLike,
+    n_readers: int = 5,
+    *,
+    n_patients: int | None = None,
+    seed: int | None = None,
+) -> ReaderResult:
+    """One simulated cohort's scans read by ``n_readers`` independent simulated readers.
+
+    The tumours, scan days, new lesions and non-target readings are simulated once; each
+    reader measures the target lesions with their own bias and errors (the scenario's
+    reader model) and classifies by the study's RECIST, scanning until the end of follow-up.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    n_readers : int
+        At least 2.
+    n_patients : int, optional
+        Patients to read (default: the scenario's cohort; more give steadier figures).
+    seed : int, optional
+
+    Returns
+    -------
+    ReaderResult
+
+    Examples
+    --------
+    >>> from simtrial.teaching import readers
+    >>> result = readers("scenarios/pitoia2014.toml", n_readers=3, n_patients=40, seed=1)
+    >>> list(result.best.columns)
+    ['truth', 'reader_1', 'reader_2', 'reader_3']
+    """
+    from simtrial.imaging import read_targets
+    from simtrial.patients import simulate_patients
+    from simtrial.recist import Response, assess_visits
+    from simtrial.streams import ReplicateStreams
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if not isinstance(n_readers, int) or n_readers < 2:
+        raise ValueError(f"`n_readers` must be an integer >= 2, got {n_readers!r}")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    arm = scenario.arms[0]
+    size = arm.n if n_patients is None else int(n_patients)
+    if size < 1:
+        raise ValueError(f"`n_patients` must be >= 1, got {n_patients!r}")
+    # the first arm's patients, scanned to the end of follow-up (other arms kept minimal)
+    resize = {f"arms.{arm.name}.n": size, "study.scan_after_progression": True}
+    resize |= {f"arms.{other.name}.n": 1 for other in scenario.arms[1:]}
+    if scenario.trial.cutoff == "events":
+        resize["trial.cutoff_events"] = 1
+    cohort_scenario = scenario.with_values(resize)
+    streams = ReplicateStreams(seed, 0, 1, rows_per_replicate=cohort_scenario.n_patients)
+    sim = simulate_patients(cohort_scenario, 1, rng=streams, keep_lesions=True)
+    rows = np.flatnonzero(sim.cohort.row_arm == 0)
+    cohort, study = sim.cohort, cohort_scenario.study
+    mask = cohort.lesion_mask[rows]
+    nodal = cohort.nodal[rows]
+    true_mm = sim.true_mm[rows]
+
+    def classify(measured):
+        return assess_visits(
+            np.where(mask[:, None, :], measured, 0.0),
+            nodal=nodal,
+            day=sim.scan_day[rows],
+            lesion_mask=mask,
+            visit_mask=sim.scan_held[rows],
+            new_lesion=sim.new_lesion[rows],
+            nontarget=sim.nontarget[rows],
+            criteria=study.recist,
+            confirm=study.confirm_response,
+            confirm_days=study.confirm_days,
+            min_sd_days=study.min_sd_days,
+        )
+
+    perfect = cohort_scenario.with_values(
+        {"imaging.reader_error_log_sd": 0.0, "imaging.reader_bias_log_sd": 0.0}
+    )
+    truth = classify(read_targets(perfect, true_mm, nodal, rng=0))
+    readings, first_pd = [], []
+    for k in range(n_readers):
+        stream = ReplicateStreams(seed, 0, 1, rows_per_replicate=rows.size, stream=10 + k)
+        result = classify(read_targets(cohort_scenario, true_mm, nodal, rng=stream))
+        readings.append(result.best)
+        first_pd = [*first_pd, np.where(result.pd_visit >= 0, result.pd_visit, np.inf)]
+    ratings = np.column_stack(readings)
+    progressed = np.column_stack([p < np.inf for p in first_pd])
+    # at each held follow-up scan: has the patient progressed by then, in each reader's view
+    visit = np.arange(sim.scan_day.shape[1])
+    assessed = sim.scan_held[rows] & (visit >= 1)
+    by_then = [visit[None, :] >= p[:, None] for p in first_pd]
+    names = np.array([r.name for r in Response], dtype=object)
+    best = pd.DataFrame({"truth": names[truth.best]})
+    for k in range(n_readers):
+        best[f"reader_{k + 1}"] = names[ratings[:, k]]
+    pairs = [(i, j) for i in range(n_readers) for j in range(i + 1, n_readers)]
+    agree = np.mean([(ratings[:, i] == ratings[:, j]).mean() for i, j in pairs])
+    pd_disagree = np.mean([(by_then[i] != by_then[j])[assessed].mean() for i, j in pairs])
+    never = truth.pd_visit < 0
+    false_pd = progressed[never].mean() if never.any() else np.nan
+    responders = np.isin(truth.best, (Response.CR, Response.PR))
+    found = np.isin(ratings[responders], (Response.CR, Response.PR))
+    missed = (~found).mean() if responders.any() else np.nan
+
+    # one lesion, two readers, same scan: the log ratio has sd sqrt(2 (error^2 + bias^2))
+    imaging = scenario.imaging
+    between = np.sqrt(2.0) * np.hypot(imaging.reader_error_log_sd, imaging.reader_bias_log_sd)
+    low, high = 100 * (np.exp(np.array([-1.959964, 1.959964]) * between) - 1)
+    # one reader, two scans of unchanged tumours (re-imaging alone)
+    baseline = np.where(mask, true_mm[:, 0, :], np.float32(0.0))
+    twice = read_targets(
+        cohort_scenario,
+        np.stack([baseline, baseline], axis=1),
+        nodal,
+        rng=ReplicateStreams(seed, 0, 1, rows_per_replicate=rows.size, stream=9),
+    )
+    first = np.where(mask, twice[:, 0, :], 0).sum(axis=1)
+    second = np.where(mask, twice[:, 1, :], 0).sum(axis=1)
+    repeat_pd = float(((second >= 1.2 * first) & (second - first >= 5.0)).mean())
+    return ReaderResult(
+        best=best,
+        percent_agreement=float(agree),
+        fleiss_kappa=_fleiss_kappa(ratings),
+        false_pd=float(false_pd),
+        missed_response=float(missed),
+        pd_disagreement=float(pd_disagree),
+        lesion_limits_pct=(float(low), float(high)),
+        repeat_scan_pd=repeat_pd,
+        published={"pd_disagreement": 0.30, "repeat_scan_pd": 0.03},
     )

@@ -275,6 +275,17 @@ def _readers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulation_options(command: argparse.ArgumentParser, n_sims: int) -> None:
+    """The options every simulating command shares."""
+    command.add_argument(
+        "--n-sims", type=_positive_int, default=n_sims, help=f"simulations (default {n_sims})"
+    )
+    command.add_argument("--seed", type=_seed, default=None, help="root seed (default: random)")
+    command.add_argument("--workers", type=_positive_int, default=1, help="local processes")
+    command.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments: one line on standard error and exit code 2, no usage dump."""
 
@@ -306,10 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="simulate many trials and summarise every metric (mean, MC error, 95%)"
     )
     runner.add_argument("scenario", help="path of a scenario TOML file")
-    runner.add_argument("--n-sims", type=_positive_int, default=1000, help="trials (default 1000)")
-    runner.add_argument("--seed", type=_seed, default=None, help="root seed (default: random)")
+    _simulation_options(runner, 1000)
     runner.add_argument("--chunk-size", type=_positive_int, default=50, help="trials per chunk")
-    runner.add_argument("--workers", type=_positive_int, default=1, help="local processes")
     runner.add_argument("--out", default=None, help="folder for resumable chunk files")
     runner.add_argument("--resume", action="store_true", help="finish the run in --out")
     runner.add_argument(
@@ -318,8 +327,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="keep patient tables of the first K trials",
     )
-    runner.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    runner.add_argument("--quiet", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)
 
     power = commands.add_parser(
@@ -330,11 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     power.add_argument("--events", type=_grid, default=None, help="PFS events, e.g. 150:300:50")
     power.add_argument("--target-power", type=float, default=None, help="search n for this power")
     power.add_argument("--alpha", type=float, default=0.05, help="two-sided level (0.05)")
-    power.add_argument("--n-sims", type=_positive_int, default=1000)
-    power.add_argument("--seed", type=_seed, default=None)
-    power.add_argument("--workers", type=_positive_int, default=1)
-    power.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    power.add_argument("--quiet", action="store_true", help="no progress bar")
+    _simulation_options(power, 1000)
     power.set_defaults(handler=_power)
 
     sweeper = commands.add_parser("sweep", help="every metric at each value of one parameter")
@@ -346,22 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="key.path=v1,v2,... e.g. imaging.interval_days=56,84",
     )
     sweeper.add_argument("--metrics", default=None, help="comma-separated metric names to keep")
-    sweeper.add_argument("--n-sims", type=_positive_int, default=500)
-    sweeper.add_argument("--seed", type=_seed, default=None)
-    sweeper.add_argument("--workers", type=_positive_int, default=1)
-    sweeper.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    sweeper.add_argument("--quiet", action="store_true", help="no progress bar")
+    _simulation_options(sweeper, 500)
     sweeper.set_defaults(handler=_sweep)
 
     luck = commands.add_parser(
         "chance", help="how often a small cohort gives each best-response count (teaching)"
     )
     luck.add_argument("scenario", help="path of a one-arm scenario TOML file")
-    luck.add_argument("--n-sims", type=_positive_int, default=2000)
-    luck.add_argument("--seed", type=_seed, default=None)
-    luck.add_argument("--workers", type=_positive_int, default=1)
-    luck.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    luck.add_argument("--quiet", action="store_true", help="no progress bar")
+    _simulation_options(luck, 2000)
     luck.set_defaults(handler=_chance)
 
     panel = commands.add_parser(

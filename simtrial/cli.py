@@ -16,6 +16,7 @@ from simtrial.design import power_curve, sample_size, sweep
 from simtrial.engine import run
 from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient
+from simtrial.report import write_report
 from simtrial.scenario import load_scenario
 from simtrial.teaching import chance, readers
 
@@ -275,6 +276,19 @@ def _readers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    path = write_report(
+        args.scenario,
+        args.out,
+        n_sims=args.n_sims,
+        seed=args.seed,
+        workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
 def _simulation_options(command: argparse.ArgumentParser, n_sims: int) -> None:
     """The options every simulating command shares."""
     command.add_argument(
@@ -373,6 +387,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="table: the summary; json/csv: best response by reader",
     )
     panel.set_defaults(handler=_readers)
+
+    report = commands.add_parser(
+        "report", help="one self-contained HTML report: targets, metrics and figures"
+    )
+    report.add_argument("scenario", help="path of a scenario TOML file")
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--n-sims", type=_positive_int, default=500, help="trials (default 500)")
+    report.add_argument("--seed", type=_seed, default=2014, help="root seed (default 2014)")
+    report.add_argument("--workers", type=_positive_int, default=1, help="local processes")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.set_defaults(handler=_report)
     return parser
 
 

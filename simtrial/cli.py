@@ -19,6 +19,7 @@ from simtrial.recist import assess_patient
 from simtrial.report import write_report
 from simtrial.scenario import load_scenario
 from simtrial.teaching import chance, readers
+from simtrial.validation import check_targets
 
 __all__ = ["main", "example_patient"]
 
@@ -276,6 +277,32 @@ def _readers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate_targets(args: argparse.Namespace) -> int:
+    result = run(
+        args.scenario,
+        args.n_sims,
+        seed=args.seed,
+        workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    table = check_targets(result)
+    if args.format == "table":
+        print(
+            f"{result.scenario.study.name}: {result.n_sims} simulated cohorts of the published "
+            f"size, seed {result.seed}; {int(table['met'].sum())} of {len(table)} targets met"
+        )
+        shown = table.assign(
+            target=np.where(table["met"], "met", "NOT MET"),
+            interval=[
+                f"{a:.4g} - {b:.4g}" for a, b in zip(table["q025"], table["q975"], strict=True)
+            ],
+        )[["metric", "published", "tolerance", "mean", "se", "interval", "target", "status"]]
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep=""))
+    else:
+        _print_frame(table, args.format)
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     path = write_report(
         args.scenario,
@@ -387,6 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="table: the summary; json/csv: best response by reader",
     )
     panel.set_defaults(handler=_readers)
+
+    targets = commands.add_parser(
+        "validate-targets", help="published targets against the simulation: met / not met"
+    )
+    targets.add_argument("scenario", help="path of a scenario TOML file")
+    _simulation_options(targets, 2000)
+    targets.set_defaults(handler=_validate_targets)
 
     report = commands.add_parser(
         "report", help="one self-contained HTML report: targets, metrics and figures"

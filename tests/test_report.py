@@ -82,3 +82,20 @@ def test_minimum_rule():
     assert table.set_index("metric").loc["tg_fell_4wk.all", "met"]  # 0.6 >= 0.5
     table = check_targets(_result({"tg_fell_4wk.all": np.r_[np.ones(40), np.zeros(60)]}, scenario))
     assert not table.set_index("metric").loc["tg_fell_4wk.all", "met"]
+
+
+def test_validate_targets_command(capsys):
+    code = main(
+        [
+            "validate-targets",
+            str(SCENARIOS / "pitoia2014.toml"),
+            "--n-sims",
+            "30",
+            "--seed",
+            "1",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "targets met" in out and "bor_count.PR" in out and "heart_failure_any" in out

@@ -7,11 +7,13 @@ import json
 import os
 import sys
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from simtrial._version import __version__
+from simtrial.calibrate import calibrate
 from simtrial.design import power_curve, sample_size, sweep
 from simtrial.engine import run
 from simtrial.patients import simulate_patients
@@ -303,6 +305,39 @@ def _validate_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bounds(text: str) -> tuple[str, tuple[float, float]]:
+    """``key.path=low:high``."""
+    key, sep, span = text.partition("=")
+    try:
+        low, high = (float(part) for part in span.split(":"))
+    except ValueError:
+        low = high = None
+    if not sep or not key or low is None:
+        raise argparse.ArgumentTypeError(f"must be key.path=low:high, got {text!r}")
+    return key, (low, high)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    fit = calibrate(
+        args.scenario,
+        dict(args.free),
+        targets=args.targets.split(",") if args.targets else None,
+        n_sims=args.n_sims,
+        seed=args.seed,
+        workers=args.workers,
+        max_evaluations=args.max_evaluations,
+        progress=False if args.quiet else None,
+    )
+    print(f"loss {fit.start_loss:.3g} -> {fit.loss:.3g} in {fit.evaluations} evaluations")
+    print(fit.to_toml())
+    table = fit.targets[fit.targets["metric"].isin(fit.fitted_to)]
+    print(table[["metric", "published", "tolerance", "mean", "met"]].to_string(index=False))
+    if args.out:
+        Path(args.out).write_text(fit.to_toml() + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     path = write_report(
         args.scenario,
@@ -421,6 +456,23 @@ def build_parser() -> argparse.ArgumentParser:
     targets.add_argument("scenario", help="path of a scenario TOML file")
     _simulation_options(targets, 2000)
     targets.set_defaults(handler=_validate_targets)
+
+    fitter = commands.add_parser(
+        "calibrate", help="fit free parameters to the scenario's published targets"
+    )
+    fitter.add_argument("scenario", help="path of a scenario TOML file")
+    fitter.add_argument(
+        "--free",
+        type=_bounds,
+        action="append",
+        required=True,
+        help="key.path=low:high (repeat for each parameter)",
+    )
+    fitter.add_argument("--targets", default=None, help="comma-separated targets (default: all)")
+    fitter.add_argument("--max-evaluations", type=_positive_int, default=200)
+    fitter.add_argument("--out", default=None, help="write the fitted values (TOML comments)")
+    _simulation_options(fitter, 200)
+    fitter.set_defaults(handler=_calibrate)
 
     report = commands.add_parser(
         "report", help="one self-contained HTML report: targets, metrics and figures"

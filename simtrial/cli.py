@@ -115,9 +115,11 @@ def _format_summary(result) -> str:
     ]
     for metric, row in summary.iterrows():
         published = "" if np.isnan(row["published"]) else f"{row['published']:10.4g}"
+        partial = row["n_finite"] < result.n_sims
+        note = f"  (defined in {int(row['n_finite'])} of {result.n_sims} trials)" if partial else ""
         lines.append(
             f"{metric:<34} {row['mean']:10.4g} {row['se']:9.2g} {row['q025']:10.4g} "
-            f"{row['q975']:10.4g} {published:>10}"
+            f"{row['q975']:10.4g} {published:>10}{note}"
         )
     return "\n".join(lines)
 

@@ -25,7 +25,7 @@ from scipy import stats
 from simtrial.engine import ProcessBackend, SerialBackend, _progress_bar, run
 from simtrial.patients import simulate_patients
 from simtrial.scenario import Scenario, ScenarioError, load_scenario
-from simtrial.streams import ReplicateStreams
+from simtrial.streams import ReplicateStreams, root_seed
 from simtrial.trial import TrialDraws, _replicate_metrics, evaluate_trial
 
 __all__ = [
@@ -248,15 +248,15 @@ def power_curve(
             )
         largest = tuple(arm.n for arm in scenario.arms)
         designs = [(largest, e) for e in counts]
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+    seed = root_seed(seed)
+    if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise ValueError(f"`chunk_size` must be an integer >= 1, got {chunk_size!r}")
     backend = SerialBackend() if workers == 1 else ProcessBackend(workers)
     tasks = [
         (scenario, int(seed), first, min(chunk_size, n_sims - first), designs, largest, alpha, test)
         for first in range(0, n_sims, chunk_size)
     ]
-    show = progress if progress is not None else None
-    bar = _progress_bar(n_sims, os.isatty(2) if show is None else show)
+    bar = _progress_bar(n_sims, os.isatty(2) if progress is None else progress)
     parts: list[list[dict]] = []
     try:
         for part in backend.map(_design_chunk_indexed, enumerate(tasks)):
@@ -448,8 +448,7 @@ def sweep(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+    seed = root_seed(seed)
     frames = []
     for value in values:
         try:

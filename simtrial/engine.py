@@ -30,7 +30,7 @@ import pandas as pd
 
 from simtrial._version import __version__
 from simtrial.scenario import Scenario, load_scenario
-from simtrial.streams import ReplicateStreams
+from simtrial.streams import ReplicateStreams, root_seed
 from simtrial.trial import simulate_trial
 
 __all__ = ["ProcessBackend", "RunResult", "SerialBackend", "run"]
@@ -130,12 +130,14 @@ class RunResult:
         return self.replicates.copy()
 
     def summary(self) -> pd.DataFrame:
-        """Per metric: mean, Monte-Carlo standard error, 2.5% / 97.5% quantiles over
-        replicates, and the published value where the scenario cites one."""
+        """Per metric: ``n_finite`` (replicates where it is defined: a median not reached is
+        NaN), mean, Monte-Carlo standard error, 2.5% / 97.5% quantiles over those replicates,
+        and the published value where the scenario cites one."""
         values = self.replicates.drop(columns="rep").astype(float)
         finite = values.notna().sum()
         frame = pd.DataFrame(
             {
+                "n_finite": finite,
                 "mean": values.mean(),
                 "se": values.std(ddof=1) / np.sqrt(finite.where(finite > 0)),
                 "q025": values.quantile(0.025),
@@ -212,7 +214,16 @@ def _prepare_out(out: Path, manifest: dict, resume: bool) -> set[int]:
             found = json.loads(manifest_path.read_text())
         except json.JSONDecodeError as error:
             raise ValueError(f"{manifest_path}: not a valid manifest ({error})") from None
-        for key in ("format", "scenario_hash", "seed", "n_sims", "chunk_size", "keep_patients"):
+        keys = (
+            "format",
+            "scenario_hash",
+            "seed",
+            "n_sims",
+            "chunk_size",
+            "keep_patients",
+            "simtrial_version",
+        )
+        for key in keys:
             if found.get(key) != manifest[key]:
                 what = "scenario" if key == "scenario_hash" else key
                 raise ValueError(
@@ -309,10 +320,7 @@ def run(
     ):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
             raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
+    seed = root_seed(seed)
     chunks = _chunks(n_sims, chunk_size)
     done: set[int] = set()
     out_path = Path(out) if out is not None else None

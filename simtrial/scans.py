@@ -118,7 +118,7 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
             [Response.PD, Response.CR],
             Response.NON_CR_NON_PD,
         ).astype(np.int8)
-        code = np.where(nontarget_volume[a][:, None] > 0, code, np.int8(Response.NA))
+        code = np.where((nontarget_volume[a][:, None] > 0) & h, code, np.int8(Response.NA))
         if start == 0:
             code[:, 0] = Response.NA  # baseline
         nontarget_nadir[a] = np.minimum(nontarget_nadir[a], running[:, -1])

@@ -171,8 +171,9 @@ class Tumour(_Config):
     regressing_fraction: Probability = 0.0
     """Patients whose disease slowly regresses untreated (lets placebo PRs happen)."""
     regressing_rate_per_day: NonNegative = 0.002
-    node_normal_mm: Positive = 6.0
-    """A node whose tumour is gone shrinks to this short axis, not to zero."""
+    node_normal_mm: Annotated[float, Field(gt=0.0, lt=10.0)] = 6.0
+    """A node whose tumour is gone shrinks to this short axis, not to zero (a normal node
+    is < 10 mm, RECIST 1.1)."""
     node_long_to_short_axis: Annotated[float, Field(ge=1.0)] = 1.4
     """Long axis / short axis of a node (RECIST 1.0 measures nodes by the long axis)."""
     new_lesion_rate_per_day: NonNegative
@@ -261,8 +262,10 @@ class Toxicity(_Config):
         empty = [grade for grade, actions in self.rules.items() if not actions]
         if empty:
             raise ValueError(f"rules for grade {empty[0]} list no action")
+        if not self.events:
+            raise ValueError("events lists no adverse-event type; give at least one")
         shares = sum(event.dlt_share for event in self.events.values())
-        if self.events and abs(shares - 1.0) > 1e-6:
+        if abs(shares - 1.0) > 1e-6:
             raise ValueError(f"events' dlt_share must sum to 1, got {shares:g}")
         return self
 

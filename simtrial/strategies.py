@@ -633,8 +633,9 @@ def patients(
     patient may also be *constructed*:
 
     - **threshold**: at one visit the target sum lands exactly on — or 0.1 mm below or
-      above — 70% of the baseline sum, 120% of the nadir, or the nadir + 5 mm (RECIST 1.1),
-      computed in exact decimal arithmetic (e.g. baseline 50.0 mm, follow-up 35.0 mm);
+      above — 70% of the baseline sum, 120% of the nadir, or the nadir + 5 mm (RECIST 1.1;
+      the visit before is then put at 25 mm, where the 5 mm rule binds), computed in exact
+      decimal arithmetic (e.g. baseline 50.0 mm, follow-up 35.0 mm);
     - **CR then reappearance**: every target gone (non-nodal 0, nodes < 10 mm) with
       non-targets CR for one or more visits, then one target back;
     - **response then regrowth**: every target 0-15% smaller than at baseline, then 30-40%
@@ -708,6 +709,18 @@ def _exact(value: float) -> Fraction:
     return Fraction(repr(float(value)))
 
 
+def _spread(row: list[int | None], total: int) -> list[int]:
+    """Sizes (hundredths of mm) summing exactly to ``total``, each at most its old value
+    except the last lesion, which takes what is left."""
+    out = [0 if s is None else s for s in row]
+    remaining = total
+    for i in range(len(out) - 1):
+        out[i] = min(out[i], remaining)
+        remaining -= out[i]
+    out[-1] = remaining
+    return out
+
+
 def _land_on_threshold(draw, sizes: list[list[float]], criteria: Criteria) -> str:
     """Make the target sum at one follow-up visit hit a threshold in exact decimal mm."""
     hundredths = [[None if math.isnan(s) else round(s * 100) for s in row] for row in sizes]
@@ -717,6 +730,14 @@ def _land_on_threshold(draw, sizes: list[list[float]], criteria: Criteria) -> st
         kinds.append("5 mm above nadir")
     kind = draw(st.sampled_from(kinds))
     offset = draw(st.sampled_from([0, -10, 10]))  # hundredths of mm
+    note = ""
+    if kind == "5 mm above nadir" and v >= 2:
+        # the 5 mm rule binds only below a nadir of 5 / 20% = 25 mm: put the visit before
+        # at 25 mm, where both rules meet (the nadir is then at most 25 mm)
+        meet = math.floor(100 * _exact(criteria.pd_min_increase_mm) / _exact(criteria.pd_increase))
+        hundredths[v - 1] = _spread(hundredths[v - 1], meet)
+        sizes[v - 1] = [s / 100 for s in hundredths[v - 1]]
+        note = f", visit {v - 1} sum {meet / 100:g} mm"
     baseline_sum = sum(hundredths[0])
     nadir = min(sum(row) for row in hundredths[:v] if None not in row)
     if kind == "30% below baseline":
@@ -727,15 +748,9 @@ def _land_on_threshold(draw, sizes: list[list[float]], criteria: Criteria) -> st
         threshold = nadir + 100 * _exact(criteria.pd_min_increase_mm)
     exact = threshold.denominator == 1
     total = max(math.floor(threshold) + offset, 0)
-    remaining = total
-    row = [0 if s is None else s for s in hundredths[v]]
-    for i in range(len(row) - 1):
-        row[i] = min(row[i], remaining)
-        remaining -= row[i]
-    row[-1] = remaining
-    sizes[v] = [s / 100 for s in row]
+    sizes[v] = [s / 100 for s in _spread(hundredths[v], total)]
     where = "on" if offset == 0 and exact else f"{offset / 100:+.2f} mm from"
-    return f"threshold: visit {v} sum {total / 100:g} mm lands {where} {kind}"
+    return f"threshold: visit {v} sum {total / 100:g} mm lands {where} {kind}{note}"
 
 
 @st.composite

@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ReplicateStreams", "RowDraws", "as_rng", "for_rows", "replicate_seed"]
+__all__ = ["ReplicateStreams", "RowDraws", "as_rng", "for_rows", "replicate_seed", "root_seed"]
+
+
+def root_seed(seed) -> int:
+    """A run's root seed: ``seed`` checked, or a fresh one (reported, so runs repeat)."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def replicate_seed(root: int, replicate: int, stream: int = 0) -> np.random.SeedSequence:

@@ -596,6 +596,7 @@ class _Compaction:
 
     def __init__(self, selected: np.ndarray, *, full_width: bool = False):
         n_rep, n_patient = selected.shape
+        self.n_patient = n_patient
         self.flat = np.flatnonzero(selected)
         self.per_row = np.count_nonzero(selected, axis=1)
         self.row_first = np.cumsum(self.per_row) - self.per_row  # into `flat`
@@ -620,12 +621,18 @@ class _Compaction:
         return packed
 
     def row_sums(self, selected_values: np.ndarray) -> np.ndarray:
-        """Sum over each row's selected positions, shape (rep,)."""
-        # A trailing 0 makes every start index valid; rows with no position sum to 0.
-        padded = np.append(selected_values.astype(np.float64, copy=False), 0.0)
-        sums = np.add.reduceat(padded, self.row_first)
-        sums[self.per_row == 0] = 0.0
-        return sums
+        """Sum over each row's selected positions, shape (rep,).
+
+        Summed over zero-padded rows as wide as the data, so that a row's sum does not depend,
+        even in the last bit, on the other rows of the batch (``np.add.reduceat`` over the
+        flat list rounds differently with the segments' offsets).
+        """
+        n_rep = len(self.per_row)
+        packed = np.zeros((n_rep, self.n_patient))
+        row = self.flat // self.n_patient
+        column = np.arange(self.flat.size) - self.row_first[row]
+        packed.ravel()[row * self.n_patient + column] = selected_values
+        return packed.sum(axis=1)
 
 
 # --------------------------------------------------------------------------------------

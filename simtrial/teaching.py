@@ -15,6 +15,7 @@ import pandas as pd
 
 from simtrial.engine import run
 from simtrial.scenario import Scenario, load_scenario
+from simtrial.streams import root_seed
 
 __all__ = ["ChanceResult", "ReaderResult", "chance", "readers"]
 
@@ -185,8 +186,8 @@ class ReaderResult:
         95% limits of agreement (percent) of one lesion's diameter between two readers on
         the same scan.
     repeat_scan_pd : float
-        Share of patients meeting PD by the sum rule (RECIST 1.1: +20% and +5 mm) on two
-        scans of unchanged tumours read by one reader (re-imaging alone).
+        Share of patients meeting PD by the study's sum rule (RECIST 1.1: +20% and +5 mm;
+        1.0: +20%) on two scans of unchanged tumours read by one reader (re-imaging alone).
     published : dict
         The published figures these compare with (../shared/TARGETS.md).
     """
@@ -278,8 +279,7 @@ def readers(
         scenario = load_scenario(scenario)
     if not isinstance(n_readers, int) or n_readers < 2:
         raise ValueError(f"`n_readers` must be an integer >= 2, got {n_readers!r}")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+    seed = root_seed(seed)
     arm = scenario.arms[0]
     size = arm.n if n_patients is None else int(n_patients)
     if size < 1:
@@ -356,7 +356,12 @@ def readers(
     )
     first = np.where(mask, twice[:, 0, :], 0).sum(axis=1)
     second = np.where(mask, twice[:, 1, :], 0).sum(axis=1)
-    repeat_pd = float(((second >= 1.2 * first) & (second - first >= 5.0)).mean())
+    criteria = study.recist  # the study's own PD rule (RECIST 1.0 has no 5 mm rule)
+    increase = second - first
+    repeat_pd = (increase > 0) & (second >= (1 + criteria.pd_increase) * first)
+    if criteria.pd_min_increase_mm is not None:
+        repeat_pd &= increase >= criteria.pd_min_increase_mm
+    repeat_pd = float(repeat_pd.mean())
     return ReaderResult(
         best=best,
         percent_agreement=float(agree),

@@ -325,7 +325,7 @@ def evaluate_trial(
         os_event=os_event,
         best=best,
         sd_6mo=sd_6mo & enrolled,
-        crossover=crossover & (progression <= followed),
+        crossover=crossover,
         end_of_treatment=end_of_treatment,
         events_reached=reached,
     )
@@ -361,8 +361,7 @@ def _stable_six_months(sim, trial, visible, best, pd_visit, pfs_event, pfs_days)
     """'SD lasting at least 6 months' by the scenario's definition."""
     not_responder = ~np.isin(best, _RESPONDER)
     if trial.sd_definition == "progression_free":
-        event_free = ~(pfs_event & (pfs_days < trial.sd_days)) & (pfs_days >= trial.sd_days)
-        return not_responder & (best != Response.PD) & event_free
+        return not_responder & (best != Response.PD) & (pfs_days >= trial.sd_days)
     late = visible & (sim.scan_day >= trial.sd_days)
     first_late = np.argmax(late, axis=1)
     has_late = late.any(axis=1)
@@ -423,9 +422,10 @@ def _arm_metrics(
         out[name("tg_change_4wk.sd")] = _nan_reduce(
             lambda x, axis: np.nanstd(x, axis=axis, ddof=1), tg
         )
+        unmeasured = (np.isnan(tg) & mask).any(axis=1)  # e.g. no draw on day 28
         out[name("tg_fell_4wk.all")] = np.where(
-            count > 0, ((tg < 0) | ~mask).all(axis=1), np.nan
-        ).astype(float)
+            (count > 0) & ~unmeasured, ((tg < 0) | ~mask).all(axis=1), np.nan
+        )
     if scenario.control is not None and scenario.arms[arm_index] == scenario.control:
         out[name("crossover")] = share(trial_sim.crossover)
     return out

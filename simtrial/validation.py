@@ -25,10 +25,12 @@ def check_targets(result) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per target: ``metric``, ``published``, ``tolerance``, ``mean``, ``se``,
+        One row per target: ``metric``, ``published``, ``tolerance``, ``n_finite``,
+        ``mean``, ``se``,
         ``q025``, ``q975``, ``within_tolerance``, ``inside_interval``, ``met``, ``status``
         (verified / recalled), ``source``. A target whose metric the run does not produce
-        has NaN figures and ``met`` False.
+        has NaN figures and ``met`` False, and so does one that is undefined in some replicates
+        (``n_finite`` below the number of trials, e.g. a median not reached).
 
     Examples
     --------
@@ -50,8 +52,10 @@ def check_targets(result) -> pd.DataFrame:
         if metric in summary.index:
             found = summary.loc[metric]
             row.update({key: float(found[key]) for key in ("mean", "se", "q025", "q975")})
+            row["n_finite"] = int(found["n_finite"])
         else:
             row.update(dict.fromkeys(("mean", "se", "q025", "q975"), np.nan))
+            row["n_finite"] = 0
         mean = row["mean"]
         if target.minimum is not None:
             within = bool(mean >= target.minimum)
@@ -64,7 +68,8 @@ def check_targets(result) -> pd.DataFrame:
         row.update(
             within_tolerance=within,
             inside_interval=inside,
-            met=bool(within and inside and np.isfinite(mean)),
+            # a metric undefined in some replicates (a median not reached) cannot be judged
+            met=bool(within and inside and row["n_finite"] == result.n_sims),
             status=target.status,
             source=target.source,
         )

@@ -136,6 +136,21 @@ def test_with_values_revalidates():
         scenario.with_values({"imaging.no_such": 1})
 
 
+@pytest.mark.parametrize(
+    ("updates", "message"),
+    [
+        ({"toxicity.events": {}}, "events lists no adverse-event type"),
+        (
+            {"tumour.node_normal_mm": 12.0},
+            "tumour.node_normal_mm = 12.0: Input should be less than 10",
+        ),
+    ],
+)
+def test_values_that_would_break_the_simulation_are_refused(updates, message):
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(SCENARIOS / "decision.toml").with_values(updates)
+
+
 def test_content_hash_changes_with_content_only():
     scenario = load_scenario(SCENARIOS / "decision.toml")
     assert scenario.content_hash() == load_scenario(SCENARIOS / "decision.toml").content_hash()

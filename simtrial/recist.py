@@ -31,7 +31,7 @@ import pandas as pd
 __all__ = [
     "RECIST_1_0",
     "RECIST_1_1",
-    "FLOAT32_TOLERANCE_MM",
+    "FLOAT32_DECIMALS",
     "SIZE_TOLERANCE_MM",
     "Criteria",
     "PatientAssessment",
@@ -44,6 +44,7 @@ __all__ = [
     "VisitBlock",
     "best_overall_response",
     "classify_block",
+    "decimal_sizes",
     "finish_assessment",
     "select_targets",
 ]
@@ -51,9 +52,10 @@ __all__ = [
 #: Sizes and sums closer than this (mm) count as equal, so thresholds are inclusive even when
 #: decimal measurements do not add up exactly in binary floating point.
 SIZE_TOLERANCE_MM = 1e-6
-#: The same for float32 sizes, whose resolution (one ulp is 3.8e-6 mm at 32 mm) is coarser:
-#: still far below any measurement's precision.
-FLOAT32_TOLERANCE_MM = 1e-4
+#: float32 sizes are read as decimals with this many places (0.1 micrometre): their binary
+#: representation error (half an ulp: 7.6e-6 mm at 128 mm) would otherwise put a decimal sum
+#: that lies exactly on a threshold on either side of it. Exact for any lesion under 2 m.
+FLOAT32_DECIMALS = 4
 
 
 class Response(enum.IntEnum):
@@ -244,6 +246,14 @@ def _overall_response(target, nontarget, new_lesion, has_targets, held) -> np.nd
     return np.where(held, code, np.int8(Response.NA))
 
 
+def decimal_sizes(sizes: np.ndarray) -> np.ndarray:
+    """Sizes as the rules read them: float32 values as decimals to
+    :data:`FLOAT32_DECIMALS` places, in float64; float64 unchanged."""
+    if sizes.dtype == np.float32:
+        return np.round(sizes.astype(np.float64), FLOAT32_DECIMALS)
+    return sizes
+
+
 @dataclass(frozen=True)
 class RecistState:
     """What RECIST carries from earlier visits to later ones, per patient.
@@ -292,7 +302,8 @@ def classify_block(
     (n, lesion); no input checks (see :func:`assess_visits`).
     """
     r = Response
-    tol = FLOAT32_TOLERANCE_MM if sizes.dtype == np.float32 else SIZE_TOLERANCE_MM
+    tol = SIZE_TOLERANCE_MM
+    sizes = decimal_sizes(sizes)
     n, n_visits = visit_mask.shape
     if n_visits == 0:
         empty = np.zeros((n, 0), np.int8)
@@ -409,7 +420,8 @@ def assess_visits(
     missing lesion can only add to the sum); then CR (non-nodal targets 0, nodal targets
     < 10 mm); then PR (sum <= 70% of baseline); else SD. The nadir is the smallest complete
     sum so far, baseline included. Thresholds are inclusive up to
-    :data:`SIZE_TOLERANCE_MM` (:data:`FLOAT32_TOLERANCE_MM` for float32 sizes). PD is final:
+    :data:`SIZE_TOLERANCE_MM` (float32 sizes are read as decimals to
+    :data:`FLOAT32_DECIMALS` places). PD is final:
     the first PD fixes ``pd_visit`` and the best response; visits after it are still
     classified and reported.
 
@@ -430,6 +442,7 @@ def assess_visits(
     sizes = np.asarray(sizes)
     if sizes.dtype not in (np.float32, np.float64):
         sizes = sizes.astype(float)
+    sizes = decimal_sizes(sizes)
     if sizes.ndim < 2:
         raise ValueError(f"`sizes` must have shape (..., visit, lesion); got shape {sizes.shape}")
     lead, (n_visits, n_lesions) = sizes.shape[:-2], sizes.shape[-2:]

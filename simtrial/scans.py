@@ -18,7 +18,7 @@ from scipy.special import expit
 
 from simtrial.dosing import LevelIntegrals
 from simtrial.imaging import read_targets, reader_bias
-from simtrial.recist import RecistState, Response, classify_block
+from simtrial.recist import RecistState, Response, classify_block, decimal_sizes
 from simtrial.streams import for_rows
 from simtrial.tumour import burden, diameters, relative_volume
 
@@ -100,6 +100,7 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
             scenario, true_mm, nodal[a], bias=bias[a], noise=normal[:, :, :k], rng=draw
         )
         measured = np.where(lesion_mask[a][:, None, :], measured, np.float32(0.0))
+        as_read = decimal_sizes(measured)  # what RECIST compares (float32 read as decimals)
         relative_burden = burden(
             size_mm[a], nodal[a], nontarget_volume[a], volume, tumour.node_normal_mm
         )
@@ -160,13 +161,13 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
         # RECIST on the block's follow-up visits, from the state the earlier blocks left
         state = recist.rows(a)
         if start == 0:
-            baseline = np.where(lesion_mask[a], measured[:, 0, :], 0).sum(axis=1, dtype=float)
+            baseline = np.where(lesion_mask[a], as_read[:, 0, :], 0).sum(axis=1)
             state = RecistState.at_baseline(baseline)
             follow = slice(1, None)
         else:
             follow = slice(None)
         result = classify_block(
-            measured[:, follow],
+            as_read[:, follow],
             lesion_mask=lesion_mask[a],
             nodal=nodal[a],
             visit_mask=h[:, follow],

@@ -297,7 +297,8 @@ def _design_chunk_indexed(index, task):
 def _wilson(p: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    # exact arithmetic puts p = 0 or 1 on the bound; floating point may not
+    return max(0.0, min(centre - half, p)), min(1.0, max(centre + half, p))
 
 
 def sample_size(

@@ -13,9 +13,10 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def test_recovers_a_known_parameter():
-    # make the target what the model gives at dlt_rate 0.004 (same seed: common random
-    # numbers), start the search at 0.012, and expect to come back near 0.004
+    # make the target what the model gives at the scenario's DLT rate (same seed: common
+    # random numbers), start the search at three times it, and expect to come back near it
     scenario = load_scenario(SCENARIOS / "decision.toml")
+    truth_rate = scenario.toxicity.dlt_rate_per_day
     truth = run(scenario, 30, seed=7, progress=False).summary()["mean"]
     data = scenario.model_dump()
     metric = "dose_reduction.sorafenib"
@@ -27,7 +28,9 @@ def test_recovers_a_known_parameter():
             "source": "simulated",
         }
     }
-    shifted = Scenario.model_validate(data).with_values({"toxicity.dlt_rate_per_day": 0.012})
+    shifted = Scenario.model_validate(data).with_values(
+        {"toxicity.dlt_rate_per_day": 3 * truth_rate}
+    )
     fit = calibrate(
         shifted,
         {"toxicity.dlt_rate_per_day": (0.001, 0.05)},
@@ -37,7 +40,7 @@ def test_recovers_a_known_parameter():
         progress=False,
     )
     assert fit.loss < 0.05 * fit.start_loss
-    assert fit.values["toxicity.dlt_rate_per_day"] == pytest.approx(0.004, rel=0.25)
+    assert fit.values["toxicity.dlt_rate_per_day"] == pytest.approx(truth_rate, rel=0.25)
 
 
 def test_bad_bounds_and_targets_are_refused():

@@ -87,7 +87,7 @@ BAD_VALUES = [
     (
         None,
         None,
-        ("kill_rate_per_day = 0.012", "kill_rate = 0.012"),
+        ("\nkill_rate_per_day = ", "\nkill_rate = "),
         "base/sorafenib_rair_dtc.toml: tumour.kill_rate: unknown key",
     ),
     ("papillary = 0.57", "papillary = 0.67", None, "histology probabilities must sum to 1"),

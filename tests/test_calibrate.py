@@ -61,6 +61,21 @@ def test_bad_bounds_and_targets_are_refused():
         )
 
 
+def test_list_entries_and_non_numbers():
+    from simtrial.calibrate import _current
+    from simtrial.scenario import ScenarioError
+
+    scenario = load_scenario(SCENARIOS / "decision.toml")
+    assert (
+        _current(scenario, "toxicity.cycle_multipliers.0") == scenario.toxicity.cycle_multipliers[0]
+    )
+    assert _current(scenario, "arms.placebo.n") == 210
+    with pytest.raises(ScenarioError, match="study.criteria: not a number"):
+        _current(scenario, "study.criteria")
+    with pytest.raises(ScenarioError, match="toxicity.no_such: no such key"):
+        _current(scenario, "toxicity.no_such")
+
+
 def test_calibrate_command(capsys):
     code = main(
         [

@@ -729,7 +729,7 @@ def _land_on_threshold(draw, sizes: list[list[float]], criteria: Criteria) -> st
     if criteria.pd_min_increase_mm is not None:
         kinds.append("5 mm above nadir")
     kind = draw(st.sampled_from(kinds))
-    offset = draw(st.sampled_from([0, -10, 10]))  # hundredths of mm
+    offset = draw(st.sampled_from([0, 0, -10, 10]))  # hundredths of mm: half exactly on
     note = ""
     if kind == "5 mm above nadir" and v >= 2:
         # the 5 mm rule binds only below a nadir of 5 / 20% = 25 mm: put the visit before

@@ -132,6 +132,22 @@ def test_tolerance_equals_exact_decimal_arithmetic(patient, confirm):
     check_against_reference(patient.arrays, patient.criteria, confirm, exact=True)
 
 
+@given(
+    st.one_of(
+        *(
+            patients(criteria, constructions=("threshold",), min_targets=2, min_visits=2)
+            for criteria in (RECIST_1_1, RECIST_1_0)
+        )
+    ),
+)
+def test_sums_on_a_threshold_are_inclusive_in_decimal_mm(patient):
+    """Every patient has a visit whose sum (of several decimal sizes, so that binary floating
+    point may land a hair either side) is exactly on, or 0.1 mm from, 70% of baseline, 120%
+    of the nadir or the nadir + 5 mm: read as exact decimal arithmetic would."""
+    note(patient.construction)
+    check_against_reference(patient.arrays, patient.criteria, False, exact=True)
+
+
 @table_door_settings
 @given(any_patient_or_none, confirms)
 def test_table_door_equals_array_door(patient, confirm):

@@ -17,13 +17,7 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 N_COHORTS = 2000  # the TARGETS.md rule: at least 2,000 replicate cohorts
 
 #: Targets the model does not reach yet, with the reason (reported in README and issue).
-NOT_YET = {
-    ("decision", "mean_daily_dose_mg.sorafenib"): (
-        "626 mg simulated against a recalled 651 mg: within the 40 mg tolerance, but the "
-        "simulated 95% range (604-648 mg) is narrower than the gap; dose intensity and the "
-        "dose-limiting episodes' timing need a joint refit"
-    ),
-}
+NOT_YET: dict[tuple[str, str], str] = {}
 
 _tables: dict[str, object] = {}
 

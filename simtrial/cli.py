@@ -19,7 +19,7 @@ from simtrial.engine import run
 from simtrial.patients import simulate_patients
 from simtrial.recist import assess_patient
 from simtrial.report import write_report
-from simtrial.scenario import load_scenario
+from simtrial.scenario import load_scenario, scenario_from_dict
 from simtrial.teaching import chance, readers
 from simtrial.validation import check_targets
 
@@ -319,11 +319,34 @@ def _bounds(text: str) -> tuple[str, tuple[float, float]]:
     return key, (low, high)
 
 
+def _calibration_targets(scenario_path: str, targets: str | None):
+    """The scenario, and the target names: a comma list, or a targets TOML file whose
+    ``[targets."name"]`` tables replace the scenario's."""
+    scenario = load_scenario(scenario_path)
+    if targets is None:
+        return scenario, None
+    if targets.endswith(".toml"):
+        try:
+            with open(targets, "rb") as handle:
+                table = tomllib.load(handle).get("targets", {})
+        except FileNotFoundError:
+            raise ValueError(f"{targets}: no such targets file") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{targets}: not valid TOML: {error}") from None
+        if not table:
+            raise ValueError(f'{targets}: no [targets."metric"] tables')
+        data = scenario.model_dump()
+        data["targets"] = table
+        return scenario_from_dict(data, origin=targets), list(table)
+    return scenario, targets.split(",")
+
+
 def _calibrate(args: argparse.Namespace) -> int:
+    scenario, names = _calibration_targets(args.scenario, args.targets)
     fit = calibrate(
-        args.scenario,
+        scenario,
         dict(args.free),
-        targets=args.targets.split(",") if args.targets else None,
+        targets=names,
         n_sims=args.n_sims,
         seed=args.seed,
         workers=args.workers,
@@ -335,7 +358,13 @@ def _calibrate(args: argparse.Namespace) -> int:
     table = fit.targets[fit.targets["metric"].isin(fit.fitted_to)]
     print(table[["metric", "published", "tolerance", "mean", "met"]].to_string(index=False))
     if args.out:
-        Path(args.out).write_text(fit.to_toml() + "\n")
+        report = table.to_string(index=False).splitlines()
+        lines = [
+            fit.to_toml(),
+            f"# loss {fit.start_loss:.4g} -> {fit.loss:.4g} in "
+            f"{fit.evaluations} evaluations, {args.n_sims} trials each, seed {args.seed}",
+        ]
+        Path(args.out).write_text("\n".join(lines + [f"# {line}" for line in report]) + "\n")
         print(f"wrote {args.out}")
     return 0
 
@@ -470,9 +499,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="key.path=low:high (repeat for each parameter)",
     )
-    fitter.add_argument("--targets", default=None, help="comma-separated targets (default: all)")
+    fitter.add_argument(
+        "--targets",
+        default=None,
+        help="comma-separated target names, or a targets TOML file (default: all the scenario's)",
+    )
     fitter.add_argument("--max-evaluations", type=_positive_int, default=200)
-    fitter.add_argument("--out", default=None, help="write the fitted values (TOML comments)")
+    fitter.add_argument("--out", default=None, help="write the fitted values and the fit report")
     _simulation_options(fitter, 200)
     fitter.set_defaults(handler=_calibrate)
 

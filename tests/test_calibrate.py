@@ -96,3 +96,35 @@ def test_calibrate_command(capsys):
     )
     assert code == 0
     assert "# calibrated by simtrial calibrate to: tg_change_4wk.mean" in capsys.readouterr().out
+
+
+def test_calibrate_with_a_targets_file_writes_the_report(tmp_path, capsys):
+    targets = tmp_path / "tg.toml"
+    targets.write_text(
+        '[targets."tg_change_4wk.mean"]\npublished = -0.5\ntolerance = 0.08\n'
+        'status = "verified"\nsource = "Pitoia 2014"\n'
+    )
+    out = tmp_path / "fit.toml"
+    code = main(
+        [
+            "calibrate",
+            str(SCENARIOS / "pitoia2014.toml"),
+            "--free",
+            "thyroglobulin.direct_effect=0.1:2",
+            "--targets",
+            str(targets),
+            "--n-sims",
+            "10",
+            "--max-evaluations",
+            "6",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    text = out.read_text()
+    assert "# thyroglobulin.direct_effect = " in text and "# loss " in text
+    assert "tg_change_4wk.mean" in text

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import optimize
 
 from simtrial.engine import _progress_bar, run
-from simtrial.scenario import Scenario, ScenarioError, _step, load_scenario
+from simtrial.scenario import Scenario, ScenarioError, load_scenario
 from simtrial.validation import check_targets
 
 __all__ = ["CalibrationResult", "calibrate"]
@@ -93,10 +93,7 @@ def _to_x(value: float, low: float, high: float, log: bool) -> float:
 
 def _current(scenario: Scenario, path: str) -> float:
     """The scenario's value at a dotted key path (lists by position or by name)."""
-    node = scenario.model_dump()
-    keys = path.split(".")
-    for depth, key in enumerate(keys):
-        node = _step(node, key, keys[: depth + 1])
+    node = scenario.value_at(path)
     if isinstance(node, bool) or not isinstance(node, int | float):
         raise ScenarioError(f"{path}: not a number ({node!r}); only numbers can be calibrated")
     return float(node)

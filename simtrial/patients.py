@@ -12,7 +12,7 @@ import pandas as pd
 from simtrial.cohort import Cohort, simulate_cohort
 from simtrial.dosing import ACTIONS, DoseHistory, simulate_dosing
 from simtrial.imaging import scan_calendar
-from simtrial.recist import Response, VisitAssessment, finish_assessment
+from simtrial.recist import RESPONSE_NAMES, Response, VisitAssessment, finish_assessment
 from simtrial.scans import ScanResults, scan_group
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import as_rng, for_rows
@@ -23,7 +23,6 @@ __all__ = ["PatientSimulation", "simulate_patients"]
 
 _REDUCING = np.isin(np.arange(len(ACTIONS)), [2, 3, 4])
 _INTERRUPTING = np.isin(np.arange(len(ACTIONS)), [1, 3, 4])
-_RESPONSE_NAMES = np.array([r.name for r in Response], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,7 @@ class PatientSimulation:
             "histology": pd.Categorical.from_codes(cohort.histology, histologies),
             "n_targets": cohort.lesion_mask.sum(axis=1),
             "baseline_sum_mm": a.target_sum[:, 0],
-            "bor": _RESPONSE_NAMES[a.best],
+            "bor": RESPONSE_NAMES[a.best],
             "pd_day": a.pd_day,
             "best_pct_change": best_change,
             "tg_change_4wk": tg_change,
@@ -200,10 +199,10 @@ class PatientSimulation:
                 "day": self.scan_day[row, visit],
                 "target_sum_mm": a.target_sum[row, visit],
                 "pct_from_baseline": a.pct_from_baseline[row, visit],
-                "target": _RESPONSE_NAMES[a.target[row, visit]],
-                "nontarget": _RESPONSE_NAMES[a.nontarget[row, visit]],
+                "target": RESPONSE_NAMES[a.target[row, visit]],
+                "nontarget": RESPONSE_NAMES[a.nontarget[row, visit]],
                 "new_lesion": a.new_lesion[row, visit],
-                "overall": _RESPONSE_NAMES[a.overall[row, visit]],
+                "overall": RESPONSE_NAMES[a.overall[row, visit]],
             }
         )
 

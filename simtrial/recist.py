@@ -31,6 +31,7 @@ import pandas as pd
 __all__ = [
     "RECIST_1_0",
     "RECIST_1_1",
+    "RESPONSE_NAMES",
     "FLOAT32_DECIMALS",
     "SIZE_TOLERANCE_MM",
     "Criteria",
@@ -76,7 +77,8 @@ class Response(enum.IntEnum):
 
 
 _NONTARGET_CODES = (Response.NA, Response.CR, Response.NON_CR_NON_PD, Response.PD, Response.NE)
-_RESPONSE_NAMES = np.array([r.name for r in Response], dtype=object)
+#: Response names by code: ``RESPONSE_NAMES[codes]`` turns code arrays into names.
+RESPONSE_NAMES = np.array([r.name for r in Response], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -545,7 +547,7 @@ def finish_assessment(
     r = Response
     n, n_visits = overall.shape
     follow_up = visit_mask & (np.arange(n_visits) >= 1)
-    best, pd_visit, confirming, before_pd = _best_response(
+    best, pd_visit, pd_day, confirming, before_pd = _best_response(
         overall, day, follow_up, has_targets, confirm, confirm_days, min_sd_days
     )
     if criteria.continued_response:
@@ -563,7 +565,6 @@ def finish_assessment(
     with np.errstate(divide="ignore", invalid="ignore"):
         pct_from_baseline = 100.0 * (target_sum / baseline_sum[:, None] - 1.0)
         pct_from_nadir = np.where(nadir > 0, 100.0 * (target_sum / nadir - 1.0), np.nan)
-    pd_day = np.where(pd_visit >= 0, day[np.arange(n), np.maximum(pd_visit, 0)], np.nan)
     return VisitAssessment(
         target_sum=target_sum,
         nadir=nadir,
@@ -624,7 +625,9 @@ def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, 
         [r.CR, r.PR, r.SD, r.NON_CR_NON_PD, r.PD],
         r.NE,
     ).astype(np.int8)
-    return best, pd_visit, confirming, before_pd
+    rows = np.arange(len(pd_visit))
+    pd_day = np.where(pd_visit >= 0, day[rows, np.maximum(pd_visit, 0)], np.nan)
+    return best, pd_visit, pd_day, confirming, before_pd
 
 
 @dataclass(frozen=True)
@@ -707,7 +710,7 @@ def best_overall_response(
     n = int(np.prod(lead, dtype=np.int64))
     follow_up = mask.reshape(n, n_visits) & (np.arange(n_visits) >= 1)
     day = day.reshape(n, n_visits)
-    best, pd_visit, _, _ = _best_response(
+    best, pd_visit, pd_day, _, _ = _best_response(
         overall.reshape(n, n_visits),
         day,
         follow_up,
@@ -716,7 +719,6 @@ def best_overall_response(
         confirm_days,
         min_sd_days,
     )
-    pd_day = np.where(pd_visit >= 0, day[np.arange(n), np.maximum(pd_visit, 0)], np.nan)
     return BestResponse(best.reshape(lead), pd_visit.reshape(lead), pd_day.reshape(lead))
 
 
@@ -994,10 +996,10 @@ def assess_patient(
             "target_sum": result.target_sum[1:],
             "pct_from_baseline": result.pct_from_baseline[1:],
             "pct_from_nadir": result.pct_from_nadir[1:],
-            "target": _RESPONSE_NAMES[result.target[1:]],
-            "nontarget": _RESPONSE_NAMES[result.nontarget[1:]],
+            "target": RESPONSE_NAMES[result.target[1:]],
+            "nontarget": RESPONSE_NAMES[result.nontarget[1:]],
             "new_lesion": result.new_lesion[1:],
-            "overall": _RESPONSE_NAMES[result.overall[1:]],
+            "overall": RESPONSE_NAMES[result.overall[1:]],
         }
     )
     pd_day = None if np.isnan(result.pd_day) else float(result.pd_day)

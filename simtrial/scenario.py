@@ -469,6 +469,21 @@ class Scenario(_Config):
         text = json.dumps(content, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def value_at(self, path: str) -> Any:
+        """The value at a dotted key path (list entries by position or by name).
+
+        Examples
+        --------
+        >>> from simtrial.scenario import load_scenario
+        >>> load_scenario("scenarios/decision.toml").value_at("arms.placebo.n")
+        210
+        """
+        node: Any = self.model_dump()
+        keys = path.split(".")
+        for depth, key in enumerate(keys):
+            node = _step(node, key, keys[: depth + 1])
+        return node
+
     def with_values(self, updates: Mapping[str, Any]) -> Scenario:
         """A copy with values replaced by dotted key path, validated like a file.
 

@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 
 from simtrial.engine import run
+from simtrial.imaging import read_targets
+from simtrial.patients import simulate_patients
+from simtrial.recist import RESPONSE_NAMES, Response, assess_visits
 from simtrial.scenario import Scenario, load_scenario
-from simtrial.streams import root_seed
+from simtrial.streams import ReplicateStreams, root_seed
 
 __all__ = ["ChanceResult", "ReaderResult", "chance", "readers"]
 
@@ -270,11 +273,6 @@ def readers(
     >>> list(result.best.columns)
     ['truth', 'reader_1', 'reader_2', 'reader_3']
     """
-    from simtrial.imaging import read_targets
-    from simtrial.patients import simulate_patients
-    from simtrial.recist import Response, assess_visits
-    from simtrial.streams import ReplicateStreams
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if not isinstance(n_readers, int) or n_readers < 2:
@@ -329,10 +327,9 @@ def readers(
     visit = np.arange(sim.scan_day.shape[1])
     assessed = sim.scan_held[rows] & (visit >= 1)
     by_then = [visit[None, :] >= p[:, None] for p in first_pd]
-    names = np.array([r.name for r in Response], dtype=object)
-    best = pd.DataFrame({"truth": names[truth.best]})
+    best = pd.DataFrame({"truth": RESPONSE_NAMES[truth.best]})
     for k in range(n_readers):
-        best[f"reader_{k + 1}"] = names[ratings[:, k]]
+        best[f"reader_{k + 1}"] = RESPONSE_NAMES[ratings[:, k]]
     pairs = [(i, j) for i in range(n_readers) for j in range(i + 1, n_readers)]
     agree = np.mean([(ratings[:, i] == ratings[:, j]).mean() for i, j in pairs])
     pd_disagree = np.mean([(by_then[i] != by_then[j])[assessed].mean() for i, j in pairs])

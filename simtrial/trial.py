@@ -31,7 +31,7 @@ import pandas as pd
 
 from simtrial.dosing import simulate_dosing
 from simtrial.patients import PatientSimulation, simulate_patients
-from simtrial.recist import Response, best_overall_response
+from simtrial.recist import RESPONSE_NAMES, Response, best_overall_response
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import ReplicateStreams, for_rows
 from simtrial.survival import analyse_two_arms, kaplan_meier
@@ -97,7 +97,7 @@ class TrialSimulation:
         ``enrol_day``, ``enrolled``, ``pfs_days``, ``pfs_event``, ``os_days``,
         ``os_event``, ``sd_6mo``, ``crossover`` added."""
         table = self.patients._patient_table(self.end_of_treatment)
-        table["bor"] = np.array([r.name for r in Response], dtype=object)[self.best]
+        table["bor"] = RESPONSE_NAMES[self.best]
         table["enrol_day"] = self.enrol_day
         table["enrolled"] = self.enrolled
         table["pfs_days"] = self.pfs_days

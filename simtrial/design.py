@@ -26,7 +26,7 @@ from simtrial.engine import ProcessBackend, SerialBackend, _progress_bar, run
 from simtrial.patients import simulate_patients
 from simtrial.scenario import Scenario, ScenarioError, load_scenario
 from simtrial.streams import ReplicateStreams, root_seed
-from simtrial.trial import TrialDraws, _replicate_metrics, evaluate_trial
+from simtrial.trial import DAYS_PER_MONTH, TrialDraws, analyse_two_arms_of, evaluate_trial
 
 __all__ = [
     "PowerCurve",
@@ -154,22 +154,24 @@ def _design_chunk(scenario, seed, first, count, designs, largest, alpha, test) -
             cutoff_events=target,
             cutoff_day=cutoff_day,
         )
-        metrics = _replicate_metrics(result)
-        pvalue = metrics["logrank_pvalue_pfs" if test == "logrank" else "cox_pvalue_pfs"]
+        # only the PFS comparison is needed here, not every trial metric
+        pfs = analyse_two_arms_of(result, "pfs")
+        pvalue = pfs.logrank.pvalue if test == "logrank" else pfs.cox.pvalue
         treatment, control = _two_arms(scenario)
         names = [arm.name for arm in scenario.arms]
-        events_seen = sum(metrics[f"pfs_events.{name}"] for name in names)
+        shape = (count, n_total)
+        enrolled_events = (result.pfs_event & result.enrolled).reshape(shape).sum(axis=1)
         out.append(
             {
                 "n_per_arm": sizes[treatment],
                 "events_target": target,
                 "significant": (np.asarray(pvalue) < alpha).astype(float),
-                "log_hr": np.log(metrics["hazard_ratio_pfs"].to_numpy()),
-                "events": events_seen.to_numpy(),
-                **{
-                    f"median_pfs_months.{name}": metrics[f"median_pfs_months.{name}"].to_numpy()
-                    for name in (names[treatment], names[control])
-                },
+                "log_hr": np.log(np.asarray(pfs.cox.hazard_ratio)),
+                "events": enrolled_events,
+                f"median_pfs_months.{names[treatment]}": np.asarray(pfs.km_treatment.median)
+                / DAYS_PER_MONTH,
+                f"median_pfs_months.{names[control]}": np.asarray(pfs.km_control.median)
+                / DAYS_PER_MONTH,
             }
         )
     return out

@@ -37,8 +37,6 @@ __all__ = ["ProcessBackend", "RunResult", "SerialBackend", "run"]
 
 MANIFEST = "manifest.json"
 _FORMAT = 1
-#: Two-sided significance level behind ``significant_pfs`` (and so the power estimate).
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,6 @@ def _simulate_chunk(
     trials = simulate_trial(scenario, chunk.count, rng=streams)
     replicates = trials.to_frame()
     replicates["rep"] += chunk.first
-    if "logrank_pvalue_pfs" in replicates:
-        replicates.insert(
-            replicates.columns.get_loc("logrank_pvalue_pfs") + 1,
-            "significant_pfs",
-            replicates["logrank_pvalue_pfs"] < ALPHA,
-        )
     patients = None
     kept = max(0, min(keep_patients - chunk.first, chunk.count))
     if kept:

@@ -36,10 +36,20 @@ from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import ReplicateStreams, for_rows
 from simtrial.survival import analyse_two_arms, kaplan_meier
 
-__all__ = ["DAYS_PER_MONTH", "TrialDraws", "TrialSimulation", "evaluate_trial", "simulate_trial"]
+__all__ = [
+    "ALPHA",
+    "DAYS_PER_MONTH",
+    "TrialDraws",
+    "TrialSimulation",
+    "analyse_two_arms_of",
+    "evaluate_trial",
+    "simulate_trial",
+]
 
 #: Days per month for reporting medians in months (365.25 / 12).
 DAYS_PER_MONTH = 30.4375
+#: Two-sided significance level behind ``significant_pfs`` (so the power estimate).
+ALPHA = 0.05
 _RESPONDER = (Response.CR, Response.PR)
 _STABLE = (Response.CR, Response.PR, Response.SD, Response.NON_CR_NON_PD)
 _BOR_NAMES = ("CR", "PR", "SD", "NON_CR_NON_PD", "PD", "NE")
@@ -371,8 +381,13 @@ def _stable_six_months(sim, trial, visible, best, pd_visit, pfs_event, pfs_days)
 
 
 def _arm_metrics(
-    trial_sim: TrialSimulation, table: pd.DataFrame, arm_index: int, suffix: str
+    trial_sim: TrialSimulation,
+    table: pd.DataFrame,
+    arm_index: int,
+    suffix: str,
+    medians: tuple[np.ndarray, np.ndarray],
 ) -> dict:
+    """Per-arm metrics; ``medians`` are the arm's PFS and OS Kaplan-Meier medians (days)."""
     scenario = trial_sim.scenario
     sim, cohort = trial_sim.patients, trial_sim.patients.cohort
     n_reps, n_patients = cohort.n_reps, cohort.n_patients
@@ -391,13 +406,11 @@ def _arm_metrics(
     def name(base: str) -> str:
         return f"{base}{suffix}"
 
-    km = kaplan_meier(per_rep(trial_sim.pfs_days), per_rep(trial_sim.pfs_event), mask=mask)
-    km_os = kaplan_meier(per_rep(trial_sim.os_days), per_rep(trial_sim.os_event), mask=mask)
     out = {
         name("n_enrolled"): count,
         name("pfs_events"): (per_rep(trial_sim.pfs_event) & mask).sum(axis=1),
-        name("median_pfs_months"): np.asarray(km.median) / DAYS_PER_MONTH,
-        name("median_os_months"): np.asarray(km_os.median) / DAYS_PER_MONTH,
+        name("median_pfs_months"): np.asarray(medians[0]) / DAYS_PER_MONTH,
+        name("median_os_months"): np.asarray(medians[1]) / DAYS_PER_MONTH,
         name("orr"): share(np.isin(trial_sim.best, _RESPONDER)),
         name("dcr"): share(np.isin(trial_sim.best, _STABLE)),
         name("sd_6mo"): share(trial_sim.sd_6mo),
@@ -454,29 +467,45 @@ def _replicate_metrics(trial_sim: TrialSimulation) -> pd.DataFrame:
         "events_reached": trial_sim.events_reached,
     }
     table = trial_sim.patients._patient_table(trial_sim.end_of_treatment)
-    for index, arm in enumerate(scenario.arms):
-        suffix = f".{arm.name}" if two_arms else ""
-        columns.update(_arm_metrics(trial_sim, table, index, suffix))
-    if two_arms:
-        control = scenario.arms.index(scenario.control)
-        group = (cohort.row_arm != control).astype(int).reshape(n_reps, n_patients)
+    if not two_arms:
         mask = trial_sim.enrolled.reshape(n_reps, n_patients)
-
-        def analyse(days, event):
-            return analyse_two_arms(
-                days.reshape(n_reps, n_patients),
-                event.reshape(n_reps, n_patients),
-                group,
-                mask=mask,
+        medians = [
+            kaplan_meier(
+                days.reshape(n_reps, n_patients), event.reshape(n_reps, n_patients), mask=mask
+            ).median
+            for days, event in (
+                (trial_sim.pfs_days, trial_sim.pfs_event),
+                (trial_sim.os_days, trial_sim.os_event),
             )
+        ]
+        columns.update(_arm_metrics(trial_sim, table, 0, "", (medians[0], medians[1])))
+        return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
 
-        pfs = analyse(trial_sim.pfs_days, trial_sim.pfs_event)
-        overall = analyse(trial_sim.os_days, trial_sim.os_event)
-        columns["hazard_ratio_pfs"] = pfs.cox.hazard_ratio
-        columns["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
-        columns["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
-        columns["logrank_pvalue_pfs"] = pfs.logrank.pvalue
-        columns["cox_pvalue_pfs"] = pfs.cox.pvalue
-        columns["hazard_ratio_os"] = overall.cox.hazard_ratio
-        columns["logrank_pvalue_os"] = overall.logrank.pvalue
+    pfs, overall = analyse_two_arms_of(trial_sim, "pfs"), analyse_two_arms_of(trial_sim, "os")
+    control = scenario.arms.index(scenario.control)
+    for index, arm in enumerate(scenario.arms):
+        # each arm's Kaplan-Meier medians come with the two-arm analysis
+        km = "km_control" if index == control else "km_treatment"
+        medians = (getattr(pfs, km).median, getattr(overall, km).median)
+        columns.update(_arm_metrics(trial_sim, table, index, f".{arm.name}", medians))
+    columns["hazard_ratio_pfs"] = pfs.cox.hazard_ratio
+    columns["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
+    columns["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
+    columns["logrank_pvalue_pfs"] = pfs.logrank.pvalue
+    columns["significant_pfs"] = pfs.logrank.pvalue < ALPHA
+    columns["cox_pvalue_pfs"] = pfs.cox.pvalue
+    columns["hazard_ratio_os"] = overall.cox.hazard_ratio
+    columns["logrank_pvalue_os"] = overall.logrank.pvalue
     return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
+
+
+def analyse_two_arms_of(trial_sim: TrialSimulation, endpoint: str):
+    """Kaplan-Meier per arm, log-rank and Cox (treatment vs control) for ``endpoint``
+    (``"pfs"`` or ``"os"``) in every replicate, enrolled patients only."""
+    scenario, cohort = trial_sim.scenario, trial_sim.patients.cohort
+    shape = (cohort.n_reps, cohort.n_patients)
+    control = scenario.arms.index(scenario.control)
+    days = getattr(trial_sim, f"{endpoint}_days").reshape(shape)
+    event = getattr(trial_sim, f"{endpoint}_event").reshape(shape)
+    group = (cohort.row_arm != control).astype(int).reshape(shape)
+    return analyse_two_arms(days, event, group, mask=trial_sim.enrolled.reshape(shape))

@@ -43,6 +43,7 @@ __all__ = [
     "TrialSimulation",
     "analyse_two_arms_of",
     "evaluate_trial",
+    "replicate_metrics",
     "simulate_trial",
 ]
 
@@ -53,6 +54,8 @@ ALPHA = 0.05
 _RESPONDER = (Response.CR, Response.PR)
 _STABLE = (Response.CR, Response.PR, Response.SD, Response.NON_CR_NON_PD)
 _BOR_NAMES = ("CR", "PR", "SD", "NON_CR_NON_PD", "PD", "NE")
+#: Day of the blood draw behind ``tg_change_4wk``.
+TG_CHANGE_DAY = 28.0
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ class TrialSimulation:
     enrolled : ndarray of bool, shape (row,)
         Randomised by the cut-off.
     follow_up_days : ndarray, shape (row,)
-        Days followed for response and PFS (to cut-off, drop-out or death).
+        Days followed for response and PFS (to cut-off or drop-out).
+    observed_days : ndarray, shape (row,)
+        Days up to which scans and blood draws are seen (follow-up, or death if earlier).
     pfs_days, os_days : ndarray, shape (row,)
     pfs_event, os_event : ndarray of bool, shape (row,)
     best : ndarray of int8, shape (row,)
@@ -87,6 +92,7 @@ class TrialSimulation:
     cutoff_day: np.ndarray
     enrolled: np.ndarray
     follow_up_days: np.ndarray
+    observed_days: np.ndarray
     pfs_days: np.ndarray
     pfs_event: np.ndarray
     os_days: np.ndarray
@@ -102,14 +108,33 @@ class TrialSimulation:
         return self.patients.cohort.n_reps
 
     def patient_frame(self) -> pd.DataFrame:
-        """One row per (replicate, patient): the engine's columns, with the trial's
-        endpoints replacing what the cut-off hides (``bor``, treatment counts) and
-        ``enrol_day``, ``enrolled``, ``pfs_days``, ``pfs_event``, ``os_days``,
-        ``os_event``, ``sd_6mo``, ``crossover`` added."""
-        table = self.patients._patient_table(self.end_of_treatment)
+        """One row per (replicate, patient), as the trial sees it at the cut-off.
+
+        The engine's columns (see :meth:`PatientSimulation.to_frame`) with what the cut-off,
+        a drop-out or a death hides removed: ``bor``, ``pd_day`` (first PD seen),
+        ``best_pct_change`` (over the scans seen up to it), ``tg_change_4wk`` (NaN unless the
+        4-week draw is seen) and the treatment counts (up to the end of treatment); plus
+        ``enrol_day``, ``enrolled``, ``follow_up_days``, ``pfs_days``, ``pfs_event``,
+        ``os_days``, ``os_event``, ``sd_6mo``, ``crossover``.
+        """
+        sim, a = self.patients, self.patients.assessment
+        table = sim._patient_table(self.end_of_treatment)
+        visible = sim.scan_held & (sim.scan_day <= self.observed_days[:, None])
+        pd_seen = np.where(a.pd_day <= self.observed_days, a.pd_day, np.nan)
+        visits = np.arange(sim.scan_day.shape[1])
+        counted = (
+            visible & (visits >= 1) & ((a.pd_visit[:, None] < 0) | (visits <= a.pd_visit[:, None]))
+        )
+        change = np.where(counted, a.pct_from_baseline, np.inf).min(axis=1)
         table["bor"] = RESPONSE_NAMES[self.best]
+        table["pd_day"] = pd_seen
+        table["best_pct_change"] = np.where(np.isfinite(change), change, np.nan)
+        table["tg_change_4wk"] = np.where(
+            self.observed_days >= TG_CHANGE_DAY, table["tg_change_4wk"], np.nan
+        )
         table["enrol_day"] = self.enrol_day
         table["enrolled"] = self.enrolled
+        table["follow_up_days"] = self.follow_up_days
         table["pfs_days"] = self.pfs_days
         table["pfs_event"] = self.pfs_event
         table["os_days"] = self.os_days
@@ -121,7 +146,9 @@ class TrialSimulation:
     @cached_property
     def metrics(self) -> pd.DataFrame:
         """One row per replicate, one column per metric (see :func:`simulate_trial`)."""
-        return _replicate_metrics(self)
+        return replicate_metrics(
+            self.scenario, self.patient_frame(), self.cutoff_day, self.events_reached
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The per-replicate metrics (a copy), with a ``rep`` column."""
@@ -329,6 +356,7 @@ def evaluate_trial(
         cutoff_day=cutoff,
         enrolled=enrolled,
         follow_up_days=followed,
+        observed_days=np.minimum(followed, death_before),
         pfs_days=pfs_days,
         pfs_event=pfs_event,
         os_days=os_days,
@@ -380,67 +408,150 @@ def _stable_six_months(sim, trial, visible, best, pd_visit, pfs_event, pfs_days)
     return has_late & np.isin(code, _STABLE) & before_pd & not_responder
 
 
-def _arm_metrics(
-    trial_sim: TrialSimulation,
-    table: pd.DataFrame,
-    arm_index: int,
-    suffix: str,
-    medians: tuple[np.ndarray, np.ndarray],
-) -> dict:
-    """Per-arm metrics; ``medians`` are the arm's PFS and OS Kaplan-Meier medians (days)."""
-    scenario = trial_sim.scenario
-    sim, cohort = trial_sim.patients, trial_sim.patients.cohort
-    n_reps, n_patients = cohort.n_reps, cohort.n_patients
-    in_arm = (cohort.row_arm == arm_index) & trial_sim.enrolled
+def replicate_metrics(
+    scenario: Scenario,
+    patients: pd.DataFrame,
+    cutoff_day: np.ndarray,
+    events_reached: np.ndarray,
+) -> pd.DataFrame:
+    """Per-replicate metrics from a per-patient trial frame.
 
-    def per_rep(values) -> np.ndarray:
-        return np.asarray(values).reshape(n_reps, n_patients)
+    The one definition of every metric, whichever engine simulated the patients (the
+    vectorised one, :meth:`TrialSimulation.patient_frame`, or :func:`simtrial.des.simulate`).
 
-    mask = per_rep(in_arm)
+    Parameters
+    ----------
+    scenario : Scenario
+    patients : pandas.DataFrame
+        One row per (replicate, patient), sorted by ``rep`` then ``patient``, every replicate
+        with all the scenario's patients; the columns of
+        :meth:`TrialSimulation.patient_frame`.
+    cutoff_day : ndarray, shape (rep,)
+        Calendar day of each replicate's data cut-off.
+    events_reached : ndarray of bool, shape (rep,)
+        The event-driven cut-off's target number of events was reached.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per replicate (see :func:`simulate_trial` for the columns).
+
+    Examples
+    --------
+    >>> from simtrial.trial import replicate_metrics, simulate_trial
+    >>> trials = simulate_trial("scenarios/pitoia2014.toml", n_reps=3, rng=1)
+    >>> again = replicate_metrics(trials.scenario, trials.patient_frame(),
+    ...                           trials.cutoff_day, trials.events_reached)
+    >>> again.equals(trials.metrics)
+    True
+    """
+    n_patients = scenario.n_patients
+    n_reps = len(patients) // n_patients
+    if n_reps * n_patients != len(patients) or len(cutoff_day) != n_reps:
+        raise ValueError(
+            f"a patient frame of {len(patients)} rows is not {len(cutoff_day)} replicates of "
+            f"{n_patients} patients"
+        )
+
+    def per_rep(column: str) -> np.ndarray:
+        return patients[column].to_numpy().reshape(n_reps, n_patients)
+
+    enrolled = per_rep("enrolled").astype(bool)
+    followed = np.where(enrolled, per_rep("follow_up_days"), np.nan)
+    columns: dict[str, np.ndarray] = {
+        "rep": np.arange(n_reps),
+        "cutoff_months": np.asarray(cutoff_day, float) / DAYS_PER_MONTH,
+        "median_follow_up_months": np.nanmedian(followed, axis=1) / DAYS_PER_MONTH,
+        "events_reached": np.asarray(events_reached, bool),
+    }
+    survival = {
+        endpoint: (per_rep(f"{endpoint}_days"), per_rep(f"{endpoint}_event").astype(bool))
+        for endpoint in ("pfs", "os")
+    }
+    arm_names = [arm.name for arm in scenario.arms]
+    arm = np.asarray(pd.Categorical(patients["arm"], categories=arm_names).codes).reshape(
+        n_reps, n_patients
+    )
+    if len(scenario.arms) != 2:
+        medians = {
+            endpoint: kaplan_meier(days, event, mask=enrolled).median
+            for endpoint, (days, event) in survival.items()
+        }
+        columns.update(_arm_metrics(scenario, per_rep, enrolled & (arm == 0), 0, "", medians))
+        return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
+
+    control = scenario.arms.index(scenario.control)
+    group = (arm != control).astype(int)
+    analyses = {
+        endpoint: analyse_two_arms(days, event, group, mask=enrolled)
+        for endpoint, (days, event) in survival.items()
+    }
+    for index, arm_spec in enumerate(scenario.arms):
+        # each arm's Kaplan-Meier medians come with the two-arm analysis
+        km = "km_control" if index == control else "km_treatment"
+        medians = {e: getattr(analysis, km).median for e, analysis in analyses.items()}
+        mask = enrolled & (arm == index)
+        columns.update(_arm_metrics(scenario, per_rep, mask, index, f".{arm_spec.name}", medians))
+    pfs, overall = analyses["pfs"], analyses["os"]
+    columns["hazard_ratio_pfs"] = pfs.cox.hazard_ratio
+    columns["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
+    columns["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
+    columns["logrank_pvalue_pfs"] = pfs.logrank.pvalue
+    columns["significant_pfs"] = pfs.logrank.pvalue < ALPHA
+    columns["cox_pvalue_pfs"] = pfs.cox.pvalue
+    columns["hazard_ratio_os"] = overall.cox.hazard_ratio
+    columns["logrank_pvalue_os"] = overall.logrank.pvalue
+    return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
+
+
+def _arm_metrics(scenario, per_rep, mask, arm_index: int, suffix: str, medians: dict) -> dict:
+    """One arm's metrics; ``mask`` (rep, patient) marks its enrolled patients and
+    ``medians`` holds its PFS and OS Kaplan-Meier medians (days)."""
     count = mask.sum(axis=1)
 
     def share(flag) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (per_rep(flag) & mask).sum(axis=1) / count
+            return (np.asarray(flag, bool) & mask).sum(axis=1) / count
 
     def name(base: str) -> str:
         return f"{base}{suffix}"
 
+    best = per_rep("bor")
     out = {
         name("n_enrolled"): count,
-        name("pfs_events"): (per_rep(trial_sim.pfs_event) & mask).sum(axis=1),
-        name("median_pfs_months"): np.asarray(medians[0]) / DAYS_PER_MONTH,
-        name("median_os_months"): np.asarray(medians[1]) / DAYS_PER_MONTH,
-        name("orr"): share(np.isin(trial_sim.best, _RESPONDER)),
-        name("dcr"): share(np.isin(trial_sim.best, _STABLE)),
-        name("sd_6mo"): share(trial_sim.sd_6mo),
+        name("pfs_events"): (per_rep("pfs_event").astype(bool) & mask).sum(axis=1),
+        name("median_pfs_months"): np.asarray(medians["pfs"]) / DAYS_PER_MONTH,
+        name("median_os_months"): np.asarray(medians["os"]) / DAYS_PER_MONTH,
+        name("orr"): share(np.isin(best, [r.name for r in _RESPONDER])),
+        name("dcr"): share(np.isin(best, [r.name for r in _STABLE])),
+        name("sd_6mo"): share(per_rep("sd_6mo")),
     }
     for bor in _BOR_NAMES:
-        out[name(f"bor_count.{bor}")] = (per_rep(trial_sim.best == Response[bor]) & mask).sum(1)
+        out[name(f"bor_count.{bor}")] = ((best == bor) & mask).sum(axis=1)
 
-    on_drug = scenario.arms[arm_index].drug
-    if on_drug:
-        out[name("dose_interruption")] = share(table["dose_interruptions"].to_numpy() > 0)
-        out[name("dose_reduction")] = share(table["dose_reductions"].to_numpy() > 0)
-        dose = per_rep(table["mean_daily_dose_mg"].to_numpy())
+    if scenario.arms[arm_index].drug:
+        out[name("dose_interruption")] = share(per_rep("dose_interruptions") > 0)
+        out[name("dose_reduction")] = share(per_rep("dose_reductions") > 0)
+        dose = per_rep("mean_daily_dose_mg").astype(float)
         with np.errstate(invalid="ignore"):
             out[name("mean_daily_dose_mg")] = np.nanmean(np.where(mask, dose, np.nan), axis=1)
-    out[name("ae_discontinuation")] = share(table["ae_discontinuation"].to_numpy())
-    for event in sim.doses.event_names:
-        out[name(f"{event}_any")] = share(table[f"{event}_any"].to_numpy())
-        out[name(f"{event}_grade3")] = share(table[f"{event}_grade3"].to_numpy())
-    tg = np.where(mask, per_rep(table["tg_change_4wk"].to_numpy()), np.nan)
+    out[name("ae_discontinuation")] = share(per_rep("ae_discontinuation"))
+    for event in scenario.toxicity.events:
+        out[name(f"{event}_any")] = share(per_rep(f"{event}_any"))
+        out[name(f"{event}_grade3")] = share(per_rep(f"{event}_grade3"))
+    tg = np.where(mask, per_rep("tg_change_4wk").astype(float), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         out[name("tg_change_4wk.mean")] = _nan_reduce(np.nanmean, tg)
         out[name("tg_change_4wk.sd")] = _nan_reduce(
             lambda x, axis: np.nanstd(x, axis=axis, ddof=1), tg
         )
-        unmeasured = (np.isnan(tg) & mask).any(axis=1)  # e.g. no draw on day 28
+        # among the patients whose 4-week draw was seen (none: NaN, e.g. no draw on day 28)
+        measured = np.isfinite(tg)
         out[name("tg_fell_4wk.all")] = np.where(
-            (count > 0) & ~unmeasured, ((tg < 0) | ~mask).all(axis=1), np.nan
+            measured.any(axis=1), ((tg < 0) | ~measured).all(axis=1), np.nan
         )
     if scenario.control is not None and scenario.arms[arm_index] == scenario.control:
-        out[name("crossover")] = share(trial_sim.crossover)
+        out[name("crossover")] = share(per_rep("crossover"))
     return out
 
 
@@ -451,52 +562,6 @@ def _nan_reduce(function, values: np.ndarray) -> np.ndarray:
     if enough.any():
         result[enough] = function(values[enough], axis=1)
     return result
-
-
-def _replicate_metrics(trial_sim: TrialSimulation) -> pd.DataFrame:
-    scenario = trial_sim.scenario
-    cohort = trial_sim.patients.cohort
-    n_reps, n_patients = cohort.n_reps, cohort.n_patients
-    two_arms = len(scenario.arms) == 2
-    followed = np.where(trial_sim.enrolled, trial_sim.follow_up_days, np.nan)
-    columns: dict[str, np.ndarray] = {
-        "rep": np.arange(n_reps),
-        "cutoff_months": trial_sim.cutoff_day / DAYS_PER_MONTH,
-        "median_follow_up_months": np.nanmedian(followed.reshape(n_reps, n_patients), axis=1)
-        / DAYS_PER_MONTH,
-        "events_reached": trial_sim.events_reached,
-    }
-    table = trial_sim.patients._patient_table(trial_sim.end_of_treatment)
-    if not two_arms:
-        mask = trial_sim.enrolled.reshape(n_reps, n_patients)
-        medians = [
-            kaplan_meier(
-                days.reshape(n_reps, n_patients), event.reshape(n_reps, n_patients), mask=mask
-            ).median
-            for days, event in (
-                (trial_sim.pfs_days, trial_sim.pfs_event),
-                (trial_sim.os_days, trial_sim.os_event),
-            )
-        ]
-        columns.update(_arm_metrics(trial_sim, table, 0, "", (medians[0], medians[1])))
-        return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
-
-    pfs, overall = analyse_two_arms_of(trial_sim, "pfs"), analyse_two_arms_of(trial_sim, "os")
-    control = scenario.arms.index(scenario.control)
-    for index, arm in enumerate(scenario.arms):
-        # each arm's Kaplan-Meier medians come with the two-arm analysis
-        km = "km_control" if index == control else "km_treatment"
-        medians = (getattr(pfs, km).median, getattr(overall, km).median)
-        columns.update(_arm_metrics(trial_sim, table, index, f".{arm.name}", medians))
-    columns["hazard_ratio_pfs"] = pfs.cox.hazard_ratio
-    columns["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
-    columns["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
-    columns["logrank_pvalue_pfs"] = pfs.logrank.pvalue
-    columns["significant_pfs"] = pfs.logrank.pvalue < ALPHA
-    columns["cox_pvalue_pfs"] = pfs.cox.pvalue
-    columns["hazard_ratio_os"] = overall.cox.hazard_ratio
-    columns["logrank_pvalue_os"] = overall.logrank.pvalue
-    return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
 
 
 def analyse_two_arms_of(trial_sim: TrialSimulation, endpoint: str):

@@ -13,7 +13,7 @@ from simtrial.cohort import Cohort, simulate_cohort
 from simtrial.dosing import ACTIONS, DoseHistory, simulate_dosing
 from simtrial.imaging import scan_calendar
 from simtrial.recist import RESPONSE_NAMES, Response, VisitAssessment, finish_assessment
-from simtrial.scans import ScanResults, scan_group
+from simtrial.scans import ScanResults, exposure_integrals, scan_group
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import as_rng, for_rows
 from simtrial.thyroglobulin import serum_tg
@@ -296,19 +296,19 @@ def simulate_patients(
     last = min(tg.last_day or study.follow_up_days, study.follow_up_days)
     draws = np.arange(tg.first_day, last + 1e-9, tg.interval_days)
     tg_day = np.broadcast_to(np.concatenate([[0.0], draws]), (n, draws.size + 1)).copy()
-    tg_exposure = doses.integrate(tg_day[:, 1:], doses.exposure_by_level)
     tg_burden = np.ones(tg_day.shape, np.float32)  # tumour volume relative to baseline
     for k in np.unique(width):
         rows = np.flatnonzero(width == k)
         group_rng = for_rows(rng, rows)
-        scan_group(scenario, cohort, doses, rows, int(k), day, held, scans, group_rng)
+        integrals = exposure_integrals(scenario, doses, rows)  # for the scans and Tg draws
+        scan_group(scenario, cohort, integrals, rows, int(k), day, held, scans, group_rng)
         columns = [*range(k), -1]
         volume = relative_volume(
             cohort.growth[rows][:, columns],
             cohort.kill[rows][:, columns],
             cohort.resistant[rows][:, columns],
             tg_day[rows, 1:],
-            tg_exposure[rows],
+            integrals.at(tg_day[rows, 1:])[0],
         )
         tg_burden[rows, 1:] = burden(
             cohort.size_mm[rows, :k],

@@ -22,7 +22,7 @@ from simtrial.recist import RecistState, Response, classify_block, decimal_sizes
 from simtrial.streams import for_rows
 from simtrial.tumour import burden, diameters, relative_volume
 
-__all__ = ["BLOCK_VISITS", "ScanResults", "scan_group"]
+__all__ = ["BLOCK_VISITS", "ScanResults", "exposure_integrals", "scan_group"]
 
 #: Follow-up visits simulated together before patients with PD are dropped.
 BLOCK_VISITS = 4
@@ -44,10 +44,25 @@ class ScanResults:
         self.scanned = np.zeros((n, n_visits), bool)
 
 
-def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
+def exposure_integrals(scenario, doses, rows) -> LevelIntegrals:
+    """Cumulative exposure (function 0) and the new-lesion shielding integral (function 1) of
+    the dose histories of ``rows``, set up once for the scans and the Tg draws of a group."""
+    tumour = scenario.tumour
+    effect = tumour.new_lesion_exposure_effect * tumour.drug_effect_scale
+    shielding = np.exp(-effect * doses.exposure_by_level)
+    return LevelIntegrals(
+        doses.change_day[rows],
+        doses.change_level[rows],
+        [doses.exposure_by_level, shielding],
+        [0.0, 1.0],
+    )
+
+
+def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> None:
     """Simulate the scans of ``rows`` (patients with at most ``k`` targets) into ``out``.
 
-    ``rng`` draws one leading entry per element of ``rows``.
+    ``integrals`` is :func:`exposure_integrals` of ``rows``; ``rng`` draws one leading entry
+    per element of ``rows``.
     """
     study, tumour, imaging = scenario.study, scenario.tumour, scenario.imaging
     n_visits = day.shape[1]
@@ -60,14 +75,6 @@ def scan_group(scenario, cohort, doses, rows, k, day, held, out, rng) -> None:
     nontarget_volume = cohort.nontarget_volume[rows]
     new_growth = cohort.growth[rows, -1]
     group_day, group_held = day[rows], held[rows]
-    effect = tumour.new_lesion_exposure_effect * tumour.drug_effect_scale
-    shielding = np.exp(-effect * doses.exposure_by_level)
-    integrals = LevelIntegrals(
-        doses.change_day[rows],
-        doses.change_level[rows],
-        [doses.exposure_by_level, shielding],
-        [0.0, 1.0],
-    )
     m = rows.size
 
     bias = reader_bias(scenario, m, k, rng=rng)

@@ -240,12 +240,53 @@ def _overall_table() -> np.ndarray:
 
 
 _OVERALL = _overall_table()
+_OVERALL_FLAT = _OVERALL.ravel()
 
 
 def _overall_response(target, nontarget, new_lesion, has_targets, held) -> np.ndarray:
     """Overall response per visit (``NA`` where the visit is not a held follow-up)."""
-    code = _OVERALL[has_targets.astype(np.intp), new_lesion.astype(np.intp), target, nontarget]
-    return np.where(held, code, np.int8(Response.NA))
+    # one flat index into the table: a single take instead of a four-array fancy index
+    n_codes = len(Response)
+    index = target.astype(np.intp) * n_codes
+    index += nontarget
+    index += new_lesion * (n_codes * n_codes)
+    index += has_targets * (2 * n_codes * n_codes)
+    return np.where(held, np.take(_OVERALL_FLAT, index), np.int8(Response.NA))
+
+
+def _any_lesion(mask: np.ndarray) -> np.ndarray:
+    """``mask.any(axis=-1)``, lesion by lesion (numpy reduces a short last axis slowly)."""
+    if mask.shape[-1] == 0:
+        return np.zeros(mask.shape[:-1], bool)
+    out = mask[..., 0].copy()
+    for j in range(1, mask.shape[-1]):
+        out |= mask[..., j]
+    return out
+
+
+def _sum_lesions(values: np.ndarray) -> np.ndarray:
+    """``values.sum(axis=-1)`` over a float64 lesion axis, computed lesion by lesion in the
+    order numpy's own sum adds them (in sequence below 8 terms, else in 8 pairwise lanes),
+    so the sums are the same to the last bit, several times faster on a short axis."""
+    n = values.shape[-1]
+    if n == 0 or n > 128:  # numpy's pairwise blocks: leave it to numpy
+        return values.sum(axis=-1)
+    if n < 8:
+        total = values[..., 0].copy()
+        for j in range(1, n):
+            total += values[..., j]
+        return total
+    lanes = [values[..., j].copy() for j in range(8)]
+    body = n - n % 8
+    for i in range(8, body, 8):
+        for j in range(8):
+            lanes[j] += values[..., i + j]
+    total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + (
+        (lanes[4] + lanes[5]) + (lanes[6] + lanes[7])
+    )
+    for i in range(body, n):
+        total += values[..., i]
+    return total
 
 
 def decimal_sizes(sizes: np.ndarray) -> np.ndarray:
@@ -315,10 +356,11 @@ def classify_block(
     gone_below = np.where(by_short_axis, criteria.node_normal_mm - tol, tol)  # (n, lesion)
 
     # every visit at once: the only sequential quantity, the nadir, is a running minimum
-    in_sum = lesion_mask[:, None, :] & ~np.isnan(sizes)
-    incomplete = (lesion_mask[:, None, :] & ~in_sum).any(axis=-1)
-    visit_sum = np.where(in_sum, sizes, 0).sum(axis=-1, dtype=float)
-    present = (lesion_mask[:, None, :] & (sizes >= gone_below[:, None, :])).any(axis=-1)
+    missing = np.isnan(sizes)
+    target_lesion = lesion_mask[:, None, :]
+    incomplete = _any_lesion(target_lesion & missing)
+    visit_sum = _sum_lesions(np.where(target_lesion & ~missing, sizes, 0.0))
+    present = _any_lesion(target_lesion & (sizes >= gone_below[:, None, :]))
     complete = visit_mask & ~incomplete & has_targets[:, None]
     running_min = np.minimum.accumulate(np.where(complete, visit_sum, np.inf), axis=1)
     running_min = np.minimum(running_min, state.nadir[:, None])
@@ -330,32 +372,31 @@ def classify_block(
     if criteria.pd_min_increase_mm is not None:
         pd_by_sum &= increase >= criteria.pd_min_increase_mm - tol
     pr = visit_sum <= (1 - criteria.pr_decrease) * state.baseline_sum[:, None] + tol
-    target = np.select(
-        [pd_by_sum, incomplete, ~present, pr], [r.PD, r.NE, r.CR, r.PR], r.SD
-    ).astype(np.int8)
+    # the rules in increasing order of precedence: PD, then NE, CR, PR, else SD
+    target = np.full((n, n_visits), r.SD, np.int8)
+    target[pr] = r.PR
+    target[~present] = r.CR
+    target[incomplete] = r.NE
+    target[pd_by_sum] = r.PD
     target[~has_targets] = r.NA
     target[~visit_mask] = r.NA
     overall = _overall_response(target, nontarget, new_lesion, has_targets[:, None], visit_mask)
 
+    # whether the latest held visit before each visit was an overall CR, carried forward
+    # visit by visit (a block has few visits)
+    after_cr = np.empty((n, n_visits), bool)
+    previous_cr = state.previous_cr
+    for visit in range(n_visits):
+        after_cr[:, visit] = previous_cr
+        is_cr = overall[:, visit] == r.CR
+        previous_cr = np.where(visit_mask[:, visit], is_cr, previous_cr)
     # a target lesion present right after an overall CR is PD; that rule never changes an
     # overall CR itself, so it can be applied after the fact
-    held_index = np.where(visit_mask, np.arange(n_visits), -1)
-    last_held = np.maximum.accumulate(held_index, axis=1)
     if criteria.reappearance_after_cr_is_pd:
-        previous = np.empty_like(last_held)
-        previous[:, 0] = -1
-        previous[:, 1:] = last_held[:, :-1]
-        earlier_cr = np.take_along_axis(overall, np.maximum(previous, 0), axis=1) == r.CR
-        after_cr = np.where(previous >= 0, earlier_cr, state.previous_cr[:, None])
         reappeared = after_cr & present & visit_mask & has_targets[:, None]
         if reappeared.any():
             target[reappeared] = r.PD
             overall[reappeared] = r.PD
-
-    last = last_held[:, -1]
-    previous_cr = np.where(
-        last >= 0, overall[np.arange(n), np.maximum(last, 0)] == r.CR, state.previous_cr
-    )
     target_sum = np.where(visit_mask & has_targets[:, None] & ~incomplete, visit_sum, np.nan)
     nadir = np.where(visit_mask & has_targets[:, None], nadir, np.nan)
     after = RecistState(state.baseline_sum, running_min[:, -1], previous_cr)
@@ -558,8 +599,15 @@ def finish_assessment(
         persists = established & before_pd & (target == r.SD) & has_targets[:, None]
         if persists.any():
             target = np.where(persists, r.PR, target).astype(np.int8)
-            overall = _overall_response(
-                target, nontarget, new_lesion, has_targets[:, None], follow_up
+            # only the visits turned PR change their overall response
+            overall = np.where(follow_up, overall, np.int8(r.NA))
+            row, visit = np.nonzero(persists)
+            overall[row, visit] = _overall_response(
+                target[row, visit],
+                nontarget[row, visit],
+                new_lesion[row, visit],
+                has_targets[row],
+                True,
             )
     baseline_sum = target_sum[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -594,20 +642,17 @@ def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, 
     elapsed = day - day[:, :1]
 
     if confirm:
-        confirmed_cr = np.zeros_like(is_cr)
-        confirmed_pr = np.zeros_like(is_cr)
-        confirming = np.zeros_like(is_cr)
-        # only patients with a CR or PR need the (visit, visit) pairs
-        rows = np.flatnonzero(is_cr_or_pr.any(axis=-1))
-        if rows.size:
-            d, cr, cr_pr = day[rows], is_cr[rows], is_cr_or_pr[rows]
-            gap = d[:, None, :] - d[:, :, None]  # gap[i, v, w] = day_w - day_v
-            later = (visit_index[None, :] > visit_index[:, None]) & (gap >= confirm_days - 1e-9)
-            later &= before_pd[rows][:, None, :]
-            confirmed_cr[rows] = cr & (later & cr[:, None, :]).any(axis=-1)
-            confirmed_pr[rows] = cr_pr & (later & cr_pr[:, None, :]).any(axis=-1)
-            # visit w confirms an earlier response: it is the later assessment of a pair
-            confirming[rows] = (later & cr_pr[:, :, None]).any(axis=1) & cr_pr
+        # visit v is confirmed by a later w with day_w - day_v >= confirm_days: it is enough
+        # to try the latest such day (the difference grows with day_w), and a visit w
+        # confirms an earlier response if it does so for the earliest one
+        gap = confirm_days - 1e-9
+        with np.errstate(invalid="ignore"):
+            latest_cr = _after(np.where(is_cr, day, -np.inf), np.maximum)
+            latest_cr_pr = _after(np.where(is_cr_or_pr, day, -np.inf), np.maximum)
+            earliest_cr_pr = _before(np.where(is_cr_or_pr, day, np.inf), np.minimum)
+            confirmed_cr = is_cr & (latest_cr - day >= gap)
+            confirmed_pr = is_cr_or_pr & (latest_cr_pr - day >= gap)
+            confirming = is_cr_or_pr & (day - earliest_cr_pr >= gap)
     else:
         confirmed_cr, confirmed_pr, confirming = is_cr, is_cr_or_pr, is_cr_or_pr
 
@@ -628,6 +673,21 @@ def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, 
     rows = np.arange(len(pd_visit))
     pd_day = np.where(pd_visit >= 0, day[rows, np.maximum(pd_visit, 0)], np.nan)
     return best, pd_visit, pd_day, confirming, before_pd
+
+
+def _after(values: np.ndarray, ufunc) -> np.ndarray:
+    """``ufunc`` (maximum or minimum) of the values at later visits, per visit (the
+    identity where there are none)."""
+    out = np.full(values.shape, -np.inf if ufunc is np.maximum else np.inf)
+    out[:, :-1] = ufunc.accumulate(values[:, :0:-1], axis=1)[:, ::-1]
+    return out
+
+
+def _before(values: np.ndarray, ufunc) -> np.ndarray:
+    """``ufunc`` of the values at earlier visits, per visit (the identity where none)."""
+    out = np.full(values.shape, -np.inf if ufunc is np.maximum else np.inf)
+    out[:, 1:] = ufunc.accumulate(values[:, :-1], axis=1)
+    return out
 
 
 @dataclass(frozen=True)

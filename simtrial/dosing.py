@@ -413,32 +413,32 @@ def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_da
     points = np.concatenate([history.change_day, cycle_points], axis=1)
     level = np.concatenate([history.change_level, history.level_at(cycle_points)], axis=1)
     order = np.argsort(points, axis=1, kind="stable")
-    points = np.minimum(np.take_along_axis(points, order, axis=1), far)
-    level = np.take_along_axis(level, order, axis=1)
-    cycle = np.searchsorted(cycle_start, points, side="right") - 1
-    drug_density = susceptibility[:, None] * dose_factor[level] * multipliers[cycle]
-    load = np.zeros(points.shape)  # integral of the drug density up to each breakpoint
-    area = drug_density[:, :-1] * np.diff(points, axis=1)
-    for column in range(1, points.shape[1]):  # cumsum along a short last axis is slow
-        np.add(load[:, column - 1], area[:, column - 1], out=load[:, column])
+    # from here on (point, row) layout, so that numpy's inner loops run over the rows, not
+    # over the few breakpoints or event types
+    day = np.minimum(np.take_along_axis(points, order, axis=1), far).T.copy()
+    level = np.take_along_axis(level, order, axis=1).T
+    cycle = np.searchsorted(cycle_start, day, side="right") - 1
+    density = susceptibility * dose_factor[level] * multipliers[cycle]
+    load = np.zeros(day.shape)  # integral of the drug density up to each breakpoint
+    for point in range(1, len(day)):
+        load[point] = load[point - 1] + density[point - 1] * (day[point] - day[point - 1])
 
     kinds = np.flatnonzero((onset_rate > 0) | (placebo_rate > 0))
     onset = np.full((n, len(names)), np.inf)
-    target = rng.standard_exponential((n, len(names)))[:, kinds]
-    a, b = onset_rate[kinds], placebo_rate[kinds]
+    target = rng.standard_exponential((n, len(names)))[:, kinds].T.copy()  # (type, row)
+    a, b = onset_rate[kinds][:, None], placebo_rate[kinds][:, None]
     # the crossing piece: the last breakpoint where the cumulative hazard a x load + b x day
     # is still below the target, counted breakpoint by breakpoint (in int8, the count is
-    # small) rather than from a (row, type, point) array
-    below = np.zeros(target.shape, np.int8 if points.shape[1] < 128 else np.intp)
-    for column in range(points.shape[1]):
-        hazard = a * load[:, column : column + 1] + b * points[:, column : column + 1]
-        below += np.less(hazard, target).view(np.int8)
+    # small) rather than from a (type, point, row) array
+    below = np.zeros(target.shape, np.int8 if len(day) < 128 else np.intp)
+    for point in range(len(day)):
+        below += np.less(a * load[point] + b * day[point], target).view(np.int8)
     index = np.maximum(below.astype(np.intp) - 1, 0)
-    start = np.take_along_axis(points, index, axis=1)
-    reached = a * np.take_along_axis(load, index, axis=1) + b * start
-    slope = a * np.take_along_axis(drug_density, index, axis=1) + b
+    start = np.take_along_axis(day, index, axis=0)
+    reached = a * np.take_along_axis(load, index, axis=0) + b * start
+    slope = a * np.take_along_axis(density, index, axis=0) + b
     with np.errstate(divide="ignore"):
-        onset[:, kinds] = start + (target - reached) / slope
+        onset[:, kinds] = (start + (target - reached) / slope).T
     onset[onset >= horizon_days] = np.inf
     # a dose-limiting episode of a type is also its onset
     for column in range(history.episode_day.shape[1]):

@@ -362,7 +362,7 @@ def classify_block(
     visit_sum = _sum_lesions(np.where(target_lesion & ~missing, sizes, 0.0))
     present = _any_lesion(target_lesion & (sizes >= gone_below[:, None, :]))
     complete = visit_mask & ~incomplete & has_targets[:, None]
-    running_min = np.minimum.accumulate(np.where(complete, visit_sum, np.inf), axis=1)
+    running_min = _accumulate(np.minimum, np.where(complete, visit_sum, np.inf))
     running_min = np.minimum(running_min, state.nadir[:, None])
     nadir = np.empty((n, n_visits))
     nadir[:, :1] = state.nadir[:, None]
@@ -593,7 +593,7 @@ def finish_assessment(
     )
     if criteria.continued_response:
         # a response, once established (confirmed if asked), persists until PD (FAQ)
-        established = np.cumsum(confirming, axis=-1) > 0
+        established = _accumulate(np.logical_or, confirming)
         established[:, 1:] = established[:, :-1].copy()
         established[:, 0] = False
         persists = established & before_pd & (target == r.SD) & has_targets[:, None]
@@ -677,16 +677,31 @@ def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, 
 
 def _after(values: np.ndarray, ufunc) -> np.ndarray:
     """``ufunc`` (maximum or minimum) of the values at later visits, per visit (the
-    identity where there are none)."""
-    out = np.full(values.shape, -np.inf if ufunc is np.maximum else np.inf)
-    out[:, :-1] = ufunc.accumulate(values[:, :0:-1], axis=1)[:, ::-1]
+    identity where there are none); float arrays of shape (n, visit)."""
+    out = np.empty_like(values)
+    out[:, -1] = -np.inf if ufunc is np.maximum else np.inf
+    for visit in range(values.shape[1] - 2, -1, -1):
+        ufunc(out[:, visit + 1], values[:, visit + 1], out=out[:, visit])
     return out
 
 
 def _before(values: np.ndarray, ufunc) -> np.ndarray:
     """``ufunc`` of the values at earlier visits, per visit (the identity where none)."""
-    out = np.full(values.shape, -np.inf if ufunc is np.maximum else np.inf)
-    out[:, 1:] = ufunc.accumulate(values[:, :-1], axis=1)
+    out = np.empty_like(values)
+    out[:, 0] = -np.inf if ufunc is np.maximum else np.inf
+    for visit in range(1, values.shape[1]):
+        ufunc(out[:, visit - 1], values[:, visit - 1], out=out[:, visit])
+    return out
+
+
+def _accumulate(ufunc, values: np.ndarray) -> np.ndarray:
+    """``ufunc.accumulate(values, axis=-1)``, visit by visit: numpy accumulates along a short
+    last axis one row at a time, several times more slowly. Same results to the bit."""
+    out = np.empty_like(values)
+    if values.shape[-1]:
+        out[..., 0] = values[..., 0]
+    for visit in range(1, values.shape[-1]):
+        ufunc(out[..., visit - 1], values[..., visit], out=out[..., visit])
     return out
 
 

@@ -18,7 +18,7 @@ from scipy.special import expit
 
 from simtrial.dosing import LevelIntegrals
 from simtrial.imaging import read_targets, reader_bias
-from simtrial.recist import RecistState, Response, classify_block, decimal_sizes
+from simtrial.recist import RecistState, Response, _accumulate, classify_block, decimal_sizes
 from simtrial.streams import for_rows
 from simtrial.tumour import burden, diameters, relative_volume
 
@@ -115,7 +115,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         # non-target disease: read by eye, progression against the smallest reading so far
         noise = np.exp(tumour.nontarget_read_log_sd * normal[:, :, k].astype(float))
         read = np.where(h, volume[:, :, -1] * noise, np.inf)
-        running = np.minimum.accumulate(read, axis=1)
+        running = _accumulate(np.minimum, read)
         nadir_before = np.concatenate(
             [nontarget_nadir[a][:, None], np.minimum(running[:, :-1], nontarget_nadir[a][:, None])],
             axis=1,
@@ -139,7 +139,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         both = np.concatenate([last_burden[a][:, None], relative_burden], axis=1)
         mean_burden = 0.5 * (both[:, 1:] + both[:, :-1])
         increments = tumour.new_lesion_rate_per_day * mean_burden * step_shield
-        cumulative = hazard[a][:, None] + np.cumsum(increments, axis=1)
+        cumulative = hazard[a][:, None] + _accumulate(np.add, increments)
         crossed = (cumulative >= appearance_target[a][:, None]) & ~np.isfinite(appearance[a])[
             :, None
         ]
@@ -160,7 +160,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         )
         p_detect = expit((size - imaging.new_lesion_detect_mm) / imaging.new_lesion_detect_scale_mm)
         seen = h & (d >= appearance[a][:, None]) & (draw.random(d.shape) < p_detect)
-        seen = np.logical_or.accumulate(seen, axis=1)
+        seen = _accumulate(np.logical_or, seen)
         hazard[a] = cumulative[:, -1]
         last_burden[a], last_shielded[a] = relative_burden[:, -1], shielded[:, -1]
         last_day[a] = d[:, -1]

@@ -135,6 +135,7 @@ def _run(args: argparse.Namespace) -> int:
         resume=args.resume,
         keep_patients=args.keep_patients,
         progress=False if args.quiet else None,
+        engine=args.engine,
     )
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
@@ -433,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_integer(0),
         default=0,
         help="keep patient tables of the first K trials",
+    )
+    runner.add_argument(
+        "--engine",
+        choices=["vectorised", "des"],
+        default="vectorised",
+        help="vectorised (fast, default) or des: the discrete-event model, ~1 s per "
+        "DECISION-sized trial, for checking and for the scenario's [operations]",
     )
     runner.set_defaults(handler=_run)
 

@@ -31,9 +31,9 @@ import pandas as pd
 from simtrial._version import __version__
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import ReplicateStreams, root_seed
-from simtrial.trial import simulate_trial
+from simtrial.trial import check_vectorised, simulate_trial
 
-__all__ = ["ProcessBackend", "RunResult", "SerialBackend", "run"]
+__all__ = ["ENGINES", "ProcessBackend", "RunResult", "SerialBackend", "run"]
 
 MANIFEST = "manifest.json"
 _FORMAT = 1
@@ -53,14 +53,23 @@ class _ChunkResult:
     patients: pd.DataFrame | None
 
 
+#: The simulation engines :func:`run` offers.
+ENGINES = ("vectorised", "des")
+
+
 def _simulate_chunk(
-    scenario: Scenario, seed: int, chunk: _Chunk, keep_patients: int
+    scenario: Scenario, seed: int, chunk: _Chunk, keep_patients: int, engine: str = "vectorised"
 ) -> _ChunkResult:
     """Simulate one chunk of replicates (runs in a worker; must stay importable)."""
     streams = ReplicateStreams(
         seed, chunk.first, chunk.count, rows_per_replicate=scenario.n_patients
     )
-    trials = simulate_trial(scenario, chunk.count, rng=streams)
+    if engine == "des":
+        from simtrial import des
+
+        trials = des.simulate(scenario, chunk.count, rng=streams)
+    else:
+        trials = simulate_trial(scenario, chunk.count, rng=streams)
     replicates = trials.to_frame()
     replicates["rep"] += chunk.first
     patients = None
@@ -180,9 +189,12 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _manifest(scenario: Scenario, n_sims: int, seed: int, chunk_size: int, keep: int) -> dict:
+def _manifest(
+    scenario: Scenario, n_sims: int, seed: int, chunk_size: int, keep: int, engine: str
+) -> dict:
     return {
         "format": _FORMAT,
+        "engine": engine,
         "scenario": scenario.study.name,
         "scenario_hash": scenario.content_hash(),
         "seed": seed,
@@ -208,6 +220,7 @@ def _prepare_out(out: Path, manifest: dict, resume: bool) -> set[int]:
             raise ValueError(f"{manifest_path}: not a valid manifest ({error})") from None
         keys = (
             "format",
+            "engine",
             "scenario_hash",
             "seed",
             "n_sims",
@@ -265,6 +278,7 @@ def run(
     resume: bool = False,
     keep_patients: int = 0,
     progress: bool | None = None,
+    engine: str = "vectorised",
 ) -> RunResult:
     """Simulate ``n_sims`` trials of a scenario and collect per-replicate metrics.
 
@@ -290,6 +304,10 @@ def run(
         Keep the patient-level table of the first this many replicates.
     progress : bool, optional
         Show a progress bar (default: when standard error is a terminal).
+    engine : {"vectorised", "des"}
+        The vectorised engine (fast), or the discrete-event model of :mod:`simtrial.des`
+        (about a second per DECISION-sized trial: for checking the engine and for the
+        scenario's ``[operations]``, which only it simulates).
 
     Returns
     -------
@@ -312,12 +330,16 @@ def run(
     ):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
             raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    if engine == "vectorised":
+        check_vectorised(scenario)
     seed = root_seed(seed)
     chunks = _chunks(n_sims, chunk_size)
     done: set[int] = set()
     out_path = Path(out) if out is not None else None
     if out_path is not None:
-        manifest = _manifest(scenario, n_sims, int(seed), chunk_size, keep_patients)
+        manifest = _manifest(scenario, n_sims, int(seed), chunk_size, keep_patients, engine)
         done = _prepare_out(out_path, manifest, resume)
     elif resume:
         raise ValueError("resume=True needs `out`, the folder of the interrupted run")
@@ -329,7 +351,7 @@ def run(
     show = sys.stderr.isatty() if progress is None else progress
     bar = _progress_bar(n_sims, show, initial=sum(c.count for c in chunks if c.index in done))
     try:
-        tasks = ((scenario, int(seed), c, keep_patients) for c in todo)
+        tasks = ((scenario, int(seed), c, keep_patients, engine) for c in todo)
         for result in backend.map(_simulate_chunk, tasks):
             if out_path is not None:
                 _save_chunk(out_path, result)

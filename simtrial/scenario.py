@@ -37,6 +37,7 @@ __all__ = [
     "Cohort",
     "Dosing",
     "Imaging",
+    "Operations",
     "Scenario",
     "ScenarioError",
     "Site",
@@ -323,6 +324,26 @@ class Imaging(_Config):
         return self
 
 
+class Operations(_Config):
+    """How the clinic runs, simulated only by the discrete-event engine (:mod:`simtrial.des`):
+    a shared imaging unit and what happens to scans that cannot be done on time. The
+    defaults (unlimited scanners, missed scans skipped) are what the vectorised engine
+    assumes."""
+
+    scanner_slots_per_day: Annotated[int, Field(gt=0)] | None = None
+    """Scans the trial's imaging unit can do per calendar day (None: unlimited)."""
+    late_scan: Literal["delay", "miss"] = "delay"
+    """A scan with no free slot within its visit window is done at the first free slot
+    (``"delay"``) or missed (``"miss"``)."""
+    missed_scan_retry_days: Positive | None = None
+    """A missed scan is redone this many days later if that is still before the next
+    planned scan's window (None: a missed scan is skipped)."""
+
+    @property
+    def is_default(self) -> bool:
+        return self == Operations()
+
+
 class Trial(_Config):
     """The trial around the patients: accrual, cut-off, drop-out, death, crossover."""
 
@@ -392,6 +413,7 @@ class Scenario(_Config):
     toxicity: Toxicity
     imaging: Imaging
     trial: Trial
+    operations: Operations = Operations()
     targets: dict[str, Target] = {}
     """Published values by metric name (as ``simtrial run`` names them)."""
 

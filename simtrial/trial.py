@@ -42,6 +42,7 @@ __all__ = [
     "TrialDraws",
     "TrialSimulation",
     "analyse_two_arms_of",
+    "check_vectorised",
     "evaluate_trial",
     "replicate_metrics",
     "simulate_trial",
@@ -168,6 +169,22 @@ def _three_streams(rng, n_reps: int, n_patients: int):
     return tuple(np.random.default_rng(rng).spawn(3))
 
 
+def check_vectorised(scenario: Scenario) -> None:
+    """Refuse what only the discrete-event model simulates: a scenario's ``[operations]``."""
+    ops = scenario.operations
+    if not ops.is_default:
+        changed = {
+            key: value
+            for key, value in ops.model_dump().items()
+            if value != type(ops).model_fields[key].default
+        }
+        settings = ", ".join(f"operations.{k} = {v!r}" for k, v in changed.items())
+        raise ValueError(
+            f"{settings}: clinic operations are simulated only by the discrete-event model; "
+            "run with engine='des' (simtrial run --engine des) or remove them"
+        )
+
+
 def simulate_trial(
     scenario: Scenario | str, n_reps: int = 1, *, rng=None, keep_lesions: bool = False
 ) -> TrialSimulation:
@@ -207,6 +224,7 @@ def simulate_trial(
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
+    check_vectorised(scenario)
     patients_rng, trial_rng, crossover_rng = _three_streams(rng, n_reps, scenario.n_patients)
     sim = simulate_patients(scenario, n_reps, rng=patients_rng, keep_lesions=keep_lesions)
     draws = TrialDraws.draw(trial_rng, sim.cohort.n_rows)

@@ -646,13 +646,18 @@ def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, 
         # to try the latest such day (the difference grows with day_w), and a visit w
         # confirms an earlier response if it does so for the earliest one
         gap = confirm_days - 1e-9
+        confirmed_cr = np.zeros_like(is_cr)
+        confirmed_pr = np.zeros_like(is_cr)
+        confirming = np.zeros_like(is_cr)
+        rows = np.flatnonzero(is_cr_or_pr.any(axis=-1))  # only patients with a CR or PR
+        d, cr, cr_pr = day[rows], is_cr[rows], is_cr_or_pr[rows]
         with np.errstate(invalid="ignore"):
-            latest_cr = _after(np.where(is_cr, day, -np.inf), np.maximum)
-            latest_cr_pr = _after(np.where(is_cr_or_pr, day, -np.inf), np.maximum)
-            earliest_cr_pr = _before(np.where(is_cr_or_pr, day, np.inf), np.minimum)
-            confirmed_cr = is_cr & (latest_cr - day >= gap)
-            confirmed_pr = is_cr_or_pr & (latest_cr_pr - day >= gap)
-            confirming = is_cr_or_pr & (day - earliest_cr_pr >= gap)
+            latest_cr = _after(np.where(cr, d, -np.inf), np.maximum)
+            latest_cr_pr = _after(np.where(cr_pr, d, -np.inf), np.maximum)
+            earliest_cr_pr = _before(np.where(cr_pr, d, np.inf), np.minimum)
+            confirmed_cr[rows] = cr & (latest_cr - d >= gap)
+            confirmed_pr[rows] = cr_pr & (latest_cr_pr - d >= gap)
+            confirming[rows] = cr_pr & (d - earliest_cr_pr >= gap)
     else:
         confirmed_cr, confirmed_pr, confirming = is_cr, is_cr_or_pr, is_cr_or_pr
 

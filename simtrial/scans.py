@@ -18,7 +18,14 @@ from scipy.special import expit
 
 from simtrial.dosing import LevelIntegrals
 from simtrial.imaging import read_targets, reader_bias
-from simtrial.recist import RecistState, Response, _accumulate, classify_block, decimal_sizes
+from simtrial.recist import (
+    RecistState,
+    Response,
+    _accumulate,
+    _sum_lesions,
+    classify_block,
+    decimal_sizes,
+)
 from simtrial.streams import for_rows
 from simtrial.tumour import burden, diameters, relative_volume
 
@@ -66,26 +73,31 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
     """
     study, tumour, imaging = scenario.study, scenario.tumour, scenario.imaging
     n_visits = day.shape[1]
-    columns = [*range(k), -1]  # the k targets (first columns) and the non-target disease
-    growth = cohort.growth[rows][:, columns]
-    kill = cohort.kill[rows][:, columns]
-    resistant = cohort.resistant[rows][:, columns]
-    size_mm, nodal = cohort.size_mm[rows, :k], cohort.nodal[rows, :k]
-    lesion_mask = cohort.lesion_mask[rows, :k]
-    nontarget_volume = cohort.nontarget_volume[rows]
-    new_growth = cohort.growth[rows, -1]
-    group_day, group_held = day[rows], held[rows]
     m = rows.size
-
+    columns = [*range(k), -1]  # the k targets (first columns) and the non-target disease
+    group_day, group_held = day[rows], held[rows]
     bias = reader_bias(scenario, m, k, rng=rng)
-    appearance_target = rng.standard_exponential(m)
+    # per-patient values of the patients still scanned (``active``, indices into ``rows``),
+    # compacted after each block as patients leave at PD: each is gathered once per block
+    p = {
+        "growth": cohort.growth[rows][:, columns],
+        "kill": cohort.kill[rows][:, columns],
+        "resistant": cohort.resistant[rows][:, columns],
+        "size_mm": cohort.size_mm[rows, :k],
+        "nodal": cohort.nodal[rows, :k],
+        "lesion_mask": cohort.lesion_mask[rows, :k],
+        "nontarget_volume": cohort.nontarget_volume[rows],
+        "new_growth": cohort.growth[rows, -1],
+        "bias": bias,
+        "appearance_target": rng.standard_exponential(m),
+        "nontarget_nadir": np.full(m, np.inf),
+        "hazard": np.zeros(m),
+        "last_burden": np.ones(m),
+        "last_shielded": np.zeros(m),
+        "last_day": np.zeros(m),
+        "appearance": np.full(m, np.inf),
+    }
     recist = RecistState.at_baseline(np.zeros(m))  # set from the baseline reading below
-    nontarget_nadir = np.full(m, np.inf)
-    hazard = np.zeros(m)
-    last_burden = np.ones(m)
-    last_shielded = np.zeros(m)
-    last_day = np.zeros(m)
-    appearance = np.full(m, np.inf)
 
     block = n_visits - 1 if study.scan_after_progression else BLOCK_VISITS
     active = np.arange(m)
@@ -93,102 +105,98 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
     while start < n_visits and active.size:
         stop = min(n_visits, start + block + (1 if start == 0 else 0))
         draw = for_rows(rng, active)
-        a = active
         span = slice(start, stop)
-        d = group_day[a, span]
-        h = group_held[a, span]
+        d = group_day[active, span]
+        h = group_held[active, span]
+        nodal, lesion_mask = p["nodal"], p["lesion_mask"]
+        nontarget_volume = p["nontarget_volume"]
         # cumulative exposure, and its shielding integral for new lesions, at the block's scans
-        exposure, shielded = integrals.at(d, rows=a)
-        volume = relative_volume(growth[a], kill[a], resistant[a], d, exposure)
-        true_mm = diameters(size_mm[a], nodal[a], volume[:, :, :k], tumour.node_normal_mm)
+        exposure, shielded = integrals.at(d, rows=active)
+        volume = relative_volume(p["growth"], p["kill"], p["resistant"], d, exposure)
+        true_mm = diameters(p["size_mm"], nodal, volume[:, :, :k], tumour.node_normal_mm)
         # one draw per block: the reader's errors (targets) and the non-target reading
-        normal = draw.standard_normal((a.size, stop - start, k + 1), dtype=np.float32)
+        normal = draw.standard_normal((active.size, stop - start, k + 1), dtype=np.float32)
         measured = read_targets(
-            scenario, true_mm, nodal[a], bias=bias[a], noise=normal[:, :, :k], rng=draw
+            scenario, true_mm, nodal, bias=p["bias"], noise=normal[:, :, :k], rng=draw
         )
-        measured = np.where(lesion_mask[a][:, None, :], measured, np.float32(0.0))
+        measured = np.where(lesion_mask[:, None, :], measured, np.float32(0.0))
         as_read = decimal_sizes(measured)  # what RECIST compares (float32 read as decimals)
         relative_burden = burden(
-            size_mm[a], nodal[a], nontarget_volume[a], volume, tumour.node_normal_mm
+            p["size_mm"], nodal, nontarget_volume, volume, tumour.node_normal_mm
         )
 
         # non-target disease: read by eye, progression against the smallest reading so far
         noise = np.exp(tumour.nontarget_read_log_sd * normal[:, :, k].astype(float))
         read = np.where(h, volume[:, :, -1] * noise, np.inf)
         running = _accumulate(np.minimum, read)
-        nadir_before = np.concatenate(
-            [nontarget_nadir[a][:, None], np.minimum(running[:, :-1], nontarget_nadir[a][:, None])],
-            axis=1,
-        )
-        gone = np.cbrt(volume[:, :, -1] * nontarget_volume[a][:, None]) < imaging.disappeared_mm
-        code = np.select(
-            [read >= tumour.nontarget_pd_volume_ratio * nadir_before, gone],
-            [Response.PD, Response.CR],
-            Response.NON_CR_NON_PD,
-        ).astype(np.int8)
-        code = np.where((nontarget_volume[a][:, None] > 0) & h, code, np.int8(Response.NA))
+        nadir = p["nontarget_nadir"][:, None]
+        nadir_before = np.concatenate([nadir, np.minimum(running[:, :-1], nadir)], axis=1)
+        gone = np.cbrt(volume[:, :, -1] * nontarget_volume[:, None]) < imaging.disappeared_mm
+        code = np.full(read.shape, Response.NON_CR_NON_PD, np.int8)  # by increasing precedence
+        code[gone] = Response.CR
+        code[read >= tumour.nontarget_pd_volume_ratio * nadir_before] = Response.PD
+        code[~((nontarget_volume[:, None] > 0) & h)] = Response.NA
         if start == 0:
             code[:, 0] = Response.NA  # baseline
-        nontarget_nadir[a] = np.minimum(nontarget_nadir[a], running[:, -1])
+        p["nontarget_nadir"] = np.minimum(p["nontarget_nadir"], running[:, -1])
 
         # new lesions: cumulative hazard between scans, appearance, size-dependent detection
+        hazard, appearance = p["hazard"], p["appearance"]
         step_shield = np.diff(
-            np.concatenate([last_shielded[a][:, None], shielded], axis=1),
+            np.concatenate([p["last_shielded"][:, None], shielded], axis=1),
             axis=1,
         )
-        both = np.concatenate([last_burden[a][:, None], relative_burden], axis=1)
+        both = np.concatenate([p["last_burden"][:, None], relative_burden], axis=1)
         mean_burden = 0.5 * (both[:, 1:] + both[:, :-1])
         increments = tumour.new_lesion_rate_per_day * mean_burden * step_shield
-        cumulative = hazard[a][:, None] + _accumulate(np.add, increments)
-        crossed = (cumulative >= appearance_target[a][:, None]) & ~np.isfinite(appearance[a])[
+        cumulative = hazard[:, None] + _accumulate(np.add, increments)
+        crossed = (cumulative >= p["appearance_target"][:, None]) & ~np.isfinite(appearance)[
             :, None
         ]
         first = np.argmax(crossed, axis=1)
         found = crossed.any(axis=1)
         if found.any():
             j = first[found]
-            low_hazard = np.where(j > 0, cumulative[found, np.maximum(j - 1, 0)], hazard[a][found])
+            low_hazard = np.where(j > 0, cumulative[found, np.maximum(j - 1, 0)], hazard[found])
             high_hazard = cumulative[found, j]
-            low_day = np.where(j > 0, d[found, np.maximum(j - 1, 0)], last_day[a][found])
-            fraction = (appearance_target[a][found] - low_hazard) / np.maximum(
+            low_day = np.where(j > 0, d[found, np.maximum(j - 1, 0)], p["last_day"][found])
+            fraction = (p["appearance_target"][found] - low_hazard) / np.maximum(
                 high_hazard - low_hazard, 1e-300
             )
-            appearance[a[found]] = low_day + np.clip(fraction, 0, 1) * (d[found, j] - low_day)
-        age = np.maximum(d - appearance[a][:, None], 0.0)
+            appearance[found] = low_day + np.clip(fraction, 0, 1) * (d[found, j] - low_day)
+        age = np.maximum(d - appearance[:, None], 0.0)
         size = tumour.new_lesion_initial_mm * np.exp(
-            np.minimum(new_growth[a][:, None] * age / 3.0, 10.0)
+            np.minimum(p["new_growth"][:, None] * age / 3.0, 10.0)
         )
         p_detect = expit((size - imaging.new_lesion_detect_mm) / imaging.new_lesion_detect_scale_mm)
-        seen = h & (d >= appearance[a][:, None]) & (draw.random(d.shape) < p_detect)
+        seen = h & (d >= appearance[:, None]) & (draw.random(d.shape) < p_detect)
         seen = _accumulate(np.logical_or, seen)
-        hazard[a] = cumulative[:, -1]
-        last_burden[a], last_shielded[a] = relative_burden[:, -1], shielded[:, -1]
-        last_day[a] = d[:, -1]
+        p["hazard"] = cumulative[:, -1]
+        p["last_burden"], p["last_shielded"] = relative_burden[:, -1], shielded[:, -1]
+        p["last_day"] = d[:, -1]
 
         # RECIST on the block's follow-up visits, from the state the earlier blocks left
-        state = recist.rows(a)
         if start == 0:
-            baseline = np.where(lesion_mask[a], as_read[:, 0, :], 0).sum(axis=1)
-            state = RecistState.at_baseline(baseline)
+            baseline = _sum_lesions(np.where(lesion_mask, as_read[:, 0, :], 0))
+            recist = RecistState.at_baseline(baseline)
             follow = slice(1, None)
         else:
             follow = slice(None)
         result = classify_block(
             as_read[:, follow],
-            lesion_mask=lesion_mask[a],
-            nodal=nodal[a],
+            lesion_mask=lesion_mask,
+            nodal=nodal,
             visit_mask=h[:, follow],
             new_lesion=seen[:, follow],
             nontarget=code[:, follow],
             criteria=study.recist,
-            state=state,
+            state=recist,
         )
-        recist = _update(recist, a, result.state)
 
-        target_rows = rows[a]
+        target_rows = rows[active]
         if out.true_mm is not None:
             out.true_mm[target_rows, span, :k] = np.where(
-                lesion_mask[a][:, None, :], true_mm, np.float32(0.0)
+                lesion_mask[:, None, :], true_mm, np.float32(0.0)
             )
             out.measured_mm[target_rows, span, :k] = measured
         out.new_lesion[target_rows, span] = seen
@@ -200,15 +208,13 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         out.target_sum[target_rows, follow_span] = result.target_sum
         out.nadir[target_rows, follow_span] = result.nadir
         if start == 0:
-            has_targets = lesion_mask[a].any(axis=1)
-            out.target_sum[target_rows, 0] = np.where(has_targets, state.baseline_sum, np.nan)
+            has_targets = lesion_mask.any(axis=1)
+            out.target_sum[target_rows, 0] = np.where(has_targets, recist.baseline_sum, np.nan)
             out.nadir[target_rows, 0] = out.target_sum[target_rows, 0]
-        progressed = (result.overall == Response.PD).any(axis=1)
-        active = a[~progressed]
+        recist = result.state
+        keep = ~(result.overall == Response.PD).any(axis=1)
+        if not keep.all():
+            active = active[keep]
+            p = {name: value[keep] for name, value in p.items()}
+            recist = recist.rows(keep)
         start = stop
-
-
-def _update(state: RecistState, index: np.ndarray, new: RecistState) -> RecistState:
-    baseline, nadir, cr = state.baseline_sum.copy(), state.nadir.copy(), state.previous_cr.copy()
-    baseline[index], nadir[index], cr[index] = new.baseline_sum, new.nadir, new.previous_cr
-    return RecistState(baseline, nadir, cr)

@@ -1188,17 +1188,24 @@ def select_targets(lesion_table: pd.DataFrame, *, criteria: Criteria = RECIST_1_
     measurable = np.where(
         by_short_axis, size >= criteria.node_measurable_mm, size >= criteria.measurable_mm
     )
-    organ = pd.Series(
-        [_organ_key(o, n, criteria) for o, n in zip(table["organ"], nodal, strict=True)]
+    codes: dict[str, int] = {}
+    organ = np.array(
+        [
+            codes.setdefault(_organ_key(o, n, criteria), len(codes))
+            for o, n in zip(table["organ"], nodal, strict=True)
+        ],
+        dtype=np.int64,
     )
-    candidates = pd.DataFrame({"organ": organ, "size": size})[measurable]
-    rank_in_organ = candidates.groupby("organ")["size"].rank(method="first", ascending=False)
-    order = (
-        candidates.assign(rank=rank_in_organ)
-        .query("rank <= @criteria.max_targets_per_organ")
-        .sort_values(["rank", "size"], ascending=[True, False], kind="stable")
-    )
-    chosen = order.index[: criteria.max_targets]
+    # rank within each organ, largest first (ties: first listed first)
+    candidate = np.flatnonzero(measurable)
+    by_organ = candidate[np.lexsort((candidate, -size[candidate], organ[candidate]))]
+    position = np.arange(by_organ.size)
+    first_of_organ = np.r_[True, organ[by_organ][1:] != organ[by_organ][:-1]]
+    rank = position - np.maximum.accumulate(np.where(first_of_organ, position, 0))
+    kept = rank < criteria.max_targets_per_organ
+    # every organ's largest before any organ's second, larger first, then as listed
+    pool, pool_rank = by_organ[kept], rank[kept]
+    chosen = pool[np.lexsort((pool, -size[pool], pool_rank))][: criteria.max_targets]
     is_target = np.zeros(len(table), bool)
     is_target[chosen] = True
     table["category"] = np.select([is_target, normal_node], ["target", "normal node"], "non-target")

@@ -173,8 +173,28 @@ def _relative_volume(growth, kill, resistant, t, exposure) -> float:
     return grown * ((1.0 - resistant) * math.exp(-kill * exposure) + resistant)
 
 
+@dataclass(frozen=True)
+class _Streams:
+    """A patient's independent random streams, one per purpose, so that a what-if (a
+    scanner limit, say) changes the draws of nothing it does not touch."""
+
+    screen: np.random.Generator  # baseline disease and random effects
+    treatment: np.random.Generator  # adverse events and dose changes
+    crossover: np.random.Generator  # the crossover drug's adverse events
+    calendar: np.random.Generator  # scan days within their windows, missed scans
+    reading: np.random.Generator  # reader errors, non-target reading, new-lesion detection
+    lesions: np.random.Generator  # new lesions' arrivals
+    blood: np.random.Generator  # thyroglobulin assay
+    fate: np.random.Generator  # drop-out, death, the choice to cross over
+
+    @classmethod
+    def spawn(cls, parent: np.random.Generator) -> _Streams:
+        return cls(*parent.spawn(len(cls.__dataclass_fields__)))
+
+
 @dataclass
 class _Patient:
+    streams: _Streams
     index: int
     arm: int
     on_drug: bool
@@ -268,7 +288,9 @@ class _Trial:
         trial = s.trial
         arm = [i for i, a in enumerate(s.arms) for _ in range(a.n)]
         n = len(arm)
-        patients = [self._screen(i, arm[i]) for i in range(n)]
+        patients = [
+            self._screen(i, arm[i], _Streams.spawn(parent)) for i, parent in enumerate(rng.spawn(n))
+        ]
         if trial.accrual == "uniform":
             enrol = rng.uniform(0.0, trial.accrual_days, n)
         else:  # Poisson arrivals, in random order of the patients
@@ -304,9 +326,9 @@ class _Trial:
             self.cutoff.succeed()
 
     # ---- screening: who is enrolled --------------------------------------------------------
-    def _screen(self, index: int, arm: int) -> _Patient:
+    def _screen(self, index: int, arm: int, streams: _Streams) -> _Patient:
         """Draw candidates until one has measurable disease (trials enrol only those)."""
-        s, rng = self.s, self.rng
+        s, rng = self.s, streams.screen
         criteria = s.study.recist
         node_axis = 1.0 if criteria.nodes_by_short_axis else s.tumour.node_long_to_short_axis
         while True:
@@ -338,10 +360,10 @@ class _Trial:
         true = table["true"].to_numpy()
         nontarget_mm3 = float((true[~is_target] ** 3).sum())
         # targets in the order the selection ranks them is irrelevant; keep table order
-        return self._random_effects(index, arm, table[is_target], nontarget_mm3)
+        return self._random_effects(index, arm, table[is_target], nontarget_mm3, streams)
 
-    def _random_effects(self, index, arm, targets, nontarget_mm3) -> _Patient:
-        s, rng = self.s, self.rng
+    def _random_effects(self, index, arm, targets, nontarget_mm3, streams) -> _Patient:
+        s, rng = self.s, streams.screen
         tumour, tg, tox = s.tumour, s.thyroglobulin, s.toxicity
         histologies = list(s.cohort.histology)
         p_histology = np.array([s.cohort.histology[h] for h in histologies])
@@ -372,6 +394,7 @@ class _Trial:
             lesions.append(_Target(float(size), bool(nodal), g, k, r, bias))
         arm_spec = s.arms[arm]
         return _Patient(
+            streams=streams,
             index=index,
             arm=arm,
             on_drug=arm_spec.drug,
@@ -391,8 +414,8 @@ class _Trial:
         env, trial = self.env, self.s.trial
         yield env.timeout(p.enrol)
         if trial.dropout_rate_per_day > 0:
-            p.dropout_day = self.rng.exponential(1.0 / trial.dropout_rate_per_day)
-        p.hazard_next = self.rng.standard_exponential()
+            p.dropout_day = p.streams.fate.exponential(1.0 / trial.dropout_rate_per_day)
+        p.hazard_next = p.streams.lesions.standard_exponential()
         self._baseline_scan(p)
         p.tg[0.0] = self._tg(p, 0.0)
         p.processes = [
@@ -419,7 +442,8 @@ class _Trial:
         """Dose-limiting episodes, stops for unrelated events and first onsets, as competing
         hazards redrawn whenever one changes; ends at progression, a stop, the horizon or
         off study. On crossover only the stop matters (it ends the crossover drug)."""
-        s, rng, env = self.s, self.rng, self.env
+        s, env = self.s, self.env
+        rng = p.streams.crossover if crossover else p.streams.treatment
         tox, dosing = s.toxicity, s.dosing
         horizon = s.study.follow_up_days
         t = 0.0  # treatment day, kept exactly (not from the calendar) so cycles turn on time
@@ -466,14 +490,14 @@ class _Trial:
                 t += wait
                 which = rng.choice(len(rates), p=np.array(rates) / total)
                 if which >= 2:  # first onset of a type
-                    p.onset[which - 2] = t
+                    p.onset[which - 2] = self.now(p)
                     continue
                 if which == 1:  # stop for an unrelated adverse event
                     self._stop(p, crossover)
                     return
                 # a dose-limiting episode
-                kind = self._draw_type(names)
-                grade = self._draw_grade(tox.events[names[kind]])
+                kind = self._draw_type(names, rng)
+                grade = self._draw_grade(tox.events[names[kind]], rng)
                 occurrence = occurrences.get(kind, 0)
                 occurrences[kind] = occurrence + 1
                 action = self._action(names[kind], grade, occurrence)
@@ -484,8 +508,8 @@ class _Trial:
                     action = "stop"
                 episodes += 1
                 if not crossover:
-                    p.episodes.append((t, kind, grade, action))
-                    p.onset.setdefault(kind, t)  # an episode of a type is also its onset
+                    p.episodes.append((self.now(p), kind, grade, action))
+                    p.onset.setdefault(kind, self.now(p))  # an episode is also an onset
                 if action == "stop":
                     self._stop(p, crossover)
                     return
@@ -531,14 +555,14 @@ class _Trial:
         if death.is_alive:
             death.interrupt("crossover drug stopped")
 
-    def _draw_type(self, names) -> int:
+    def _draw_type(self, names, rng) -> int:
         share = np.array([self.s.toxicity.events[k].dlt_share for k in names])
-        return int(self.rng.choice(len(names), p=share / share.sum()))
+        return int(rng.choice(len(names), p=share / share.sum()))
 
-    def _draw_grade(self, event) -> int:
+    def _draw_grade(self, event, rng) -> int:
         grades = [g for g in ("2", "3", "4") if event.grade_probabilities.get(g, 0.0) > 0]
         weights = np.array([event.grade_probabilities[g] for g in grades])
-        return int(grades[self.rng.choice(len(grades), p=weights / weights.sum())])
+        return int(grades[rng.choice(len(grades), p=weights / weights.sum())])
 
     def _action(self, name: str, grade: int, occurrence: int) -> str:
         tox = self.s.toxicity
@@ -560,7 +584,7 @@ class _Trial:
                 )
             else:
                 rate = trial.post_progression_death_rate_per_day
-            wait = self.rng.standard_exponential() / rate if rate > 0 else math.inf
+            wait = p.streams.fate.standard_exponential() / rate if rate > 0 else math.inf
             try:
                 if math.isfinite(wait):
                     yield env.timeout(wait)
@@ -579,7 +603,8 @@ class _Trial:
 
     # ---- scans -----------------------------------------------------------------------------
     def _baseline_scan(self, p: _Patient) -> None:
-        measured = self._read_targets(p, 0.0, self.rng.standard_normal(len(p.targets)))
+        reading = p.streams.reading
+        measured = self._read_targets(p, 0.0, reading.standard_normal(len(p.targets)))
         baseline = sum(measured)
         p.recist = RecistState.at_baseline(np.array([baseline]))
         p.scan_day.append(0.0)
@@ -587,11 +612,11 @@ class _Trial:
         p.target_sum.append(baseline)
         if p.nontarget_mm3 > 0:
             p.nontarget_nadir = math.exp(
-                self.s.tumour.nontarget_read_log_sd * self.rng.standard_normal()
+                self.s.tumour.nontarget_read_log_sd * reading.standard_normal()
             )
 
     def _scans(self, p: _Patient):
-        s, rng, env = self.s, self.rng, self.env
+        s, rng, env = self.s, p.streams.calendar, self.env
         imaging, study, ops = s.imaging, s.study, s.operations
         horizon = study.follow_up_days
         count = int(math.floor((horizon - imaging.first_scan_day) / imaging.interval_days)) + 1
@@ -723,11 +748,11 @@ class _Trial:
             low, high = cumulative[j - 1], cumulative[j]
             fraction = (p.hazard_next - low) / (high - low) if high > low else 1.0
             p.new_lesions.append(edges[j - 1] + fraction * (edges[j] - edges[j - 1]))
-            p.hazard_next += self.rng.standard_exponential()
+            p.hazard_next += p.streams.lesions.standard_exponential()
         p.hazard_day, p.hazard_sum = t, float(cumulative[-1])
 
     def _scan(self, p: _Patient, t: float) -> None:
-        s, rng = self.s, self.rng
+        s, rng = self.s, p.streams.reading
         tumour, imaging = s.tumour, s.imaging
         measured = self._read_targets(p, t, rng.standard_normal(len(p.targets)))
         # non-target disease, read by eye against its smallest reading so far
@@ -778,7 +803,7 @@ class _Trial:
         if treatment.is_alive:
             treatment.interrupt("progression")
         self._pfs_event(p, t)
-        if p.arm == self.control and self.rng.random() < trial.crossover_probability:
+        if p.arm == self.control and p.streams.fate.random() < trial.crossover_probability:
             p.crossover = True
             p.processes.append(env.process(self._treatment(p, crossover=True)))
         if death.is_alive:
@@ -812,7 +837,7 @@ class _Trial:
             relative = target + (relative - target) * math.exp(-elimination * (min(end, t) - start))
         exposure = self._exposure(p, t)
         burden = float(self._burden(p, np.array([t]), np.array([exposure]))[0])
-        noise = math.exp(tg.assay_log_sd * self.rng.standard_normal())
+        noise = math.exp(tg.assay_log_sd * p.streams.blood.standard_normal())
         return p.tg_baseline * burden * relative * noise
 
     # ---- what the trial sees at the cut-off ------------------------------------------------
@@ -919,7 +944,8 @@ class _Trial:
         }
 
     def _treatment_record(self, p: _Patient, end: float) -> dict:
-        before = [e for e in p.episodes if e[0] < end]
+        # up to and including the end: the event that stopped treatment counts
+        before = [e for e in p.episodes if e[0] <= end]
         level = p.level_at(end - 1e-9) if end > 0 else p.change_level[0]
         if level == _OFF and p.stop_day <= end:
             level = p.level_at(p.stop_day - 1e-9)
@@ -933,7 +959,7 @@ class _Trial:
             "ae_discontinuation": p.stop_day <= end,
         }
         for k, name in enumerate(self.event_names):
-            record[f"{name}_any"] = p.onset.get(k, math.inf) < end
+            record[f"{name}_any"] = p.onset.get(k, math.inf) <= end
             record[f"{name}_grade3"] = any(e[1] == k and e[2] >= 3 for e in before)
         return record
 

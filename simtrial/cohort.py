@@ -181,7 +181,7 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
             for_rows(rng, lacking), median[chosen], log_sd[chosen], floor[chosen], lacking.size
         )
     measurable_size = np.where(measurable, size, 0.0)
-    measurable_size = -np.sort(-measurable_size, axis=-1)  # rank within the site (organ)
+    measurable_size = _sort_descending(measurable_size)  # rank within the site (organ)
     rank = np.broadcast_to(np.arange(per_site), measurable_size.shape)
     key = np.where(measurable_size > 0, rank * 1e6 - measurable_size, np.inf).reshape(n, -1)
     picked = np.argsort(key, axis=1)[:, : criteria.max_targets]
@@ -253,6 +253,19 @@ def simulate_cohort(scenario: Scenario, n_reps: int, *, rng=None) -> Cohort:
         tg_direct_effect=tg_direct_effect,
         susceptibility=susceptibility,
     )
+
+
+def _sort_descending(values: np.ndarray) -> np.ndarray:
+    """``values`` in decreasing order along the last axis, by odd-even transposition (a
+    sorting network of maxima and minima over whole columns): np.sort would sort each short
+    row in a call of its own, several times more slowly."""
+    columns = [values[..., j] for j in range(values.shape[-1])]
+    for step in range(len(columns)):
+        for i in range(step % 2, len(columns) - 1, 2):
+            high = np.maximum(columns[i], columns[i + 1])
+            columns[i + 1] = np.minimum(columns[i], columns[i + 1])
+            columns[i] = high
+    return np.stack(columns, axis=-1)
 
 
 def _lognormal_cube_sums(normal, counts, median, log_sd) -> np.ndarray:

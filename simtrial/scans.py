@@ -27,7 +27,7 @@ from simtrial.recist import (
     decimal_sizes,
 )
 from simtrial.streams import for_rows
-from simtrial.tumour import burden, diameters, relative_volume
+from simtrial.tumour import burden_weights, diameters, relative_volume, weighted_burden
 
 __all__ = ["BLOCK_VISITS", "ScanResults", "exposure_integrals", "scan_group"]
 
@@ -88,6 +88,12 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         "lesion_mask": cohort.lesion_mask[rows, :k],
         "nontarget_volume": cohort.nontarget_volume[rows],
         "new_growth": cohort.growth[rows, -1],
+        "burden_weight": burden_weights(
+            cohort.size_mm[rows, :k],
+            cohort.nodal[rows, :k],
+            cohort.nontarget_volume[rows],
+            tumour.node_normal_mm,
+        ),
         "bias": bias,
         "appearance_target": rng.standard_exponential(m),
         "nontarget_nadir": np.full(m, np.inf),
@@ -121,9 +127,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         )
         measured = np.where(lesion_mask[:, None, :], measured, np.float32(0.0))
         as_read = decimal_sizes(measured)  # what RECIST compares (float32 read as decimals)
-        relative_burden = burden(
-            p["size_mm"], nodal, nontarget_volume, volume, tumour.node_normal_mm
-        )
+        relative_burden = weighted_burden(volume, p["burden_weight"])
 
         # non-target disease: read by eye, progression against the smallest reading so far
         noise = np.exp(tumour.nontarget_read_log_sd * normal[:, :, k].astype(float))

@@ -67,10 +67,25 @@ class RowDraws:
         owner = np.searchsorted(np.cumsum(self.counts), np.asarray(rows), side="right")
         return RowDraws(self.generators, np.bincount(owner, minlength=len(self.generators)))
 
-    def _draw(self, method: str, size, **kwargs) -> np.ndarray:
+    def _shape(self, size) -> tuple[int, ...]:
         size = (size,) if np.isscalar(size) else tuple(size)
         if size[0] != self.total:
             raise ValueError(f"a draw for {self.total} rows asked for leading size {size[0]}")
+        return size
+
+    def _fill(self, method: str, size, dtype) -> np.ndarray:
+        """A draw by a method that takes ``out=``: each generator fills its own rows of one
+        array (the same numbers as :meth:`_draw`, without pieces to concatenate)."""
+        out = np.empty(self._shape(size), dtype)
+        start = 0
+        for generator, count in zip(self.generators, self.counts.tolist(), strict=True):
+            if count:
+                getattr(generator, method)(out=out[start : start + count], dtype=dtype)
+                start += count
+        return out
+
+    def _draw(self, method: str, size, **kwargs) -> np.ndarray:
+        size = self._shape(size)
         pieces = [
             getattr(g, method)(size=(int(c), *size[1:]), **kwargs)
             for g, c in zip(self.generators, self.counts, strict=True)
@@ -81,13 +96,13 @@ class RowDraws:
         return np.concatenate(pieces, axis=0)
 
     def random(self, size, dtype=np.float64):
-        return self._draw("random", size, dtype=dtype)
+        return self._fill("random", size, dtype)
 
     def standard_normal(self, size, dtype=np.float64):
-        return self._draw("standard_normal", size, dtype=dtype)
+        return self._fill("standard_normal", size, dtype)
 
     def standard_exponential(self, size, dtype=np.float64):
-        return self._draw("standard_exponential", size, dtype=dtype)
+        return self._fill("standard_exponential", size, dtype)
 
     def uniform(self, low=0.0, high=1.0, size=None):
         return self._draw("uniform", size, low=low, high=high)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["burden", "diameters", "relative_volume"]
+__all__ = ["burden", "burden_weights", "diameters", "relative_volume", "weighted_burden"]
 
 #: Exponents are capped so that extreme growth never overflows (a lesion 1e21 times its
 #: volume has long since progressed by any rule).
@@ -95,7 +95,22 @@ def burden(size_mm, nodal, nontarget_volume, volume, node_normal_mm: float) -> n
     -------
     ndarray of float32, shape (row, time)
     """
+    return weighted_burden(volume, burden_weights(size_mm, nodal, nontarget_volume, node_normal_mm))
+
+
+def burden_weights(size_mm, nodal, nontarget_volume, node_normal_mm: float) -> np.ndarray:
+    """Each lesion's share of the baseline tumour volume, for :func:`weighted_burden`.
+
+    Parameters are those of :func:`burden`; the result, float32 of shape (row, lesion + 1),
+    has the non-target disease last. A simulation that evaluates the burden at many times
+    computes it once.
+    """
     tumour_mm = size_mm - np.where(nodal, np.minimum(node_normal_mm, size_mm), 0.0)
     weight = np.concatenate([tumour_mm**3, nontarget_volume[:, None]], axis=1)
-    weight = (weight / weight.sum(axis=1, keepdims=True)).astype(np.float32)
+    return (weight / weight.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def weighted_burden(volume, weight) -> np.ndarray:
+    """Total tumour volume relative to baseline from relative volumes, shape (row, time,
+    lesion + 1), and :func:`burden_weights`: shape (row, time)."""
     return np.einsum("rtl,rl->rt", volume, weight)

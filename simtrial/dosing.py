@@ -152,14 +152,21 @@ class LevelIntegrals:
     def __init__(self, change_day, change_level, by_level, off_value):
         by_level = np.atleast_2d(np.asarray(by_level, float))
         off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
-        used = max(int(np.isfinite(change_day).sum(axis=1).max(initial=1)), 1)
+        # rows are filled from the left (unused changes +inf at the end): drop the columns
+        # no row uses
+        used = change_day.shape[1]
+        while used > 1 and not np.isfinite(change_day[:, used - 1]).any():
+            used -= 1
         self.day = change_day[:, :used]
-        finite = np.isfinite(self.day)
-        next_day = np.concatenate([self.day[:, 1:], np.full((len(self.day), 1), np.inf)], 1)
-        length = np.where(np.isfinite(next_day), next_day - np.where(finite, self.day, 0.0), 0)
+        length = np.zeros(self.day.shape)  # of each segment; 0 for the last one
+        np.subtract(
+            self.day[:, 1:],
+            self.day[:, :-1],
+            out=length[:, :-1],
+            where=np.isfinite(self.day[:, 1:]),
+        )
         table = np.concatenate([by_level, off_value[:, None]], axis=1)  # level -1 -> off
-        level = change_level[:, :used] % table.shape[1]  # take is faster with indices >= 0
-        self.values = np.take(table, level, axis=1)  # (function, row, change)
+        self.values = np.take(table, change_level[:, :used], axis=1, mode="wrap")
         # a running sum column by column: cumsum along a short last axis is slow
         area = self.values * length
         self.cumulative = np.zeros(self.values.shape)

@@ -112,8 +112,10 @@ class PatientSimulation:
         )
         change = np.where(before_pd, a.pct_from_baseline, np.nan)
         has_change = np.isfinite(change).any(axis=1)
-        best_change = np.full(n, np.nan)
-        best_change[has_change] = np.nanmin(change[has_change], axis=1)
+        best_change = change[:, 0].copy()
+        for visit in range(1, change.shape[1]):  # a NaN-skipping minimum, visit by visit
+            np.fmin(best_change, change[:, visit], out=best_change)
+        best_change[~has_change] = np.nan
 
         episode_in = doses.episode_day < end[:, None]
         action = doses.episode_action
@@ -156,10 +158,13 @@ class PatientSimulation:
             "dose_interruptions": interruptions,
             "ae_discontinuation": stopped,
         }
+        # grade >= 3 episodes before the end, by type: one pass over the episodes
+        severe = np.zeros((n, len(doses.event_names)), bool)
+        row, column = np.nonzero(episode_in & (doses.episode_grade >= 3))
+        severe[row, doses.episode_type[row, column]] = True
         for k, name in enumerate(doses.event_names):
             table[f"{name}_any"] = doses.onset_day[:, k] < end
-            severe = episode_in & (doses.episode_type == k) & (doses.episode_grade >= 3)
-            table[f"{name}_grade3"] = severe.any(axis=1)
+            table[f"{name}_grade3"] = severe[:, k]
         return pd.DataFrame(table)
 
     def lesion_table(self) -> pd.DataFrame:

@@ -117,7 +117,8 @@ class PatientSimulation:
             np.fmin(best_change, change[:, visit], out=best_change)
         best_change[~has_change] = np.nan
 
-        episode_in = doses.episode_day < end[:, None]
+        # up to and including the end: the adverse event that stopped treatment counts
+        episode_in = doses.episode_day <= end[:, None]
         action = doses.episode_action
         reductions = (episode_in & _REDUCING[action]).sum(axis=1)
         interruptions = (episode_in & _INTERRUPTING[action]).sum(axis=1)
@@ -163,7 +164,7 @@ class PatientSimulation:
         row, column = np.nonzero(episode_in & (doses.episode_grade >= 3))
         severe[row, doses.episode_type[row, column]] = True
         for k, name in enumerate(doses.event_names):
-            table[f"{name}_any"] = doses.onset_day[:, k] < end
+            table[f"{name}_any"] = doses.onset_day[:, k] <= end
             table[f"{name}_grade3"] = severe[:, k]
         return pd.DataFrame(table)
 

@@ -3,8 +3,9 @@
 Production is proportional to tumour volume times the patient's production factor and falls
 by ``exp(-effect x exposure)`` on drug (the fast, direct fall seen within 4 weeks); serum Tg
 relaxes to production with first-order elimination (half-life about 65 h), so after a change
-of exposure at day c it is ``P(t) + (P_before - P(t)) exp(-ln 2 (t - c) / half-life)``. The
-relaxation is applied to the latest exposure change; tumour volume changes over weeks, far
+of exposure at day c it is ``P(t) + (Tg(c) - P(t)) exp(-ln 2 (t - c) / half-life)``, solved
+exactly from one change to the next (a short interruption leaves Tg only part of the way to
+its off-drug level). Tumour volume enters at the draw's day: it changes over weeks, far
 slower than elimination. Measurements carry log-normal assay noise.
 """
 
@@ -63,15 +64,25 @@ def serum_tg(
     [[100.0, 50.0]]
     """
     rng = as_rng(rng)
-    exposure = np.append(history.exposure_by_level, 0.0)
-    index = history._segment_index(days)
-    now = exposure[np.take_along_axis(history.change_level, index, axis=1)]
-    before = exposure[np.take_along_axis(history.change_level, np.maximum(index - 1, 0), 1)]
-    before = np.where(index > 0, before, 0.0)  # no drug before day 0
-    since = days - np.take_along_axis(history.change_day, index, axis=1)
-    decay = np.exp(-np.log(2) * since * 24.0 / half_life_hours)
+    exposure = np.append(history.exposure_by_level, 0.0)  # level -1 (off) -> 0
+    rate = np.log(2) * 24.0 / half_life_hours
     effect = direct_effect[:, None]
-    production = np.exp(-effect * now)
-    relaxing = (np.exp(-effect * before) - production) * decay
-    true_tg = baseline_ng_ml[:, None] * relative_burden * (production + relaxing)
+    day = history.change_day
+    production = np.exp(-effect * exposure[history.change_level])  # per dose segment
+    # serum Tg over production's steady state off drug, at each change: 1 at day 0 (no drug
+    # before), then relaxing towards each segment's production for the segment's length
+    at_change = np.ones(day.shape)
+    for j in range(1, day.shape[1]):
+        finite = np.isfinite(day[:, j])
+        length = np.subtract(day[:, j], day[:, j - 1], out=np.zeros(len(day)), where=finite)
+        relaxed = production[:, j - 1] + (at_change[:, j - 1] - production[:, j - 1]) * np.exp(
+            -rate * length
+        )
+        at_change[:, j] = np.where(finite, relaxed, at_change[:, j - 1])
+    index = history._segment_index(days)
+    start = np.take_along_axis(at_change, index, axis=1)
+    level = np.take_along_axis(production, index, axis=1)
+    since = days - np.take_along_axis(day, index, axis=1)
+    ratio = level + (start - level) * np.exp(-rate * since)
+    true_tg = baseline_ng_ml[:, None] * relative_burden * ratio
     return true_tg * np.exp(assay_log_sd * rng.standard_normal(days.shape))

@@ -77,6 +77,27 @@ def test_trial_rules_hold_patient_by_patient(small_run):
     assert (progressed["bor"] != "NE").all()
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"study.scan_after_progression": True, "study.scan_after_discontinuation": False},
+        {"trial.accrual": "poisson", "operations.missed_scan_retry_days": 7.0},
+        {"study.criteria": "RECIST 1.0", "study.confirm_response": True},
+        {"trial.sd_definition": "progression_free", "trial.death_rate_per_day": 0.002},
+    ],
+    ids=["scan-options", "poisson-retry", "recist-1.0", "deaths"],
+)
+def test_scenario_options_keep_the_trial_consistent(settings):
+    scenario = load_scenario(PITOIA).with_values(settings)
+    table = des.simulate(scenario, 6, rng=4).patients
+    event = table["pfs_event"]
+    progressed = table["pd_day"].notna()
+    assert (table.loc[progressed, "pfs_days"] == table.loc[progressed, "pd_day"]).all()
+    assert event[progressed].all()
+    assert (table.loc[event & ~progressed, "os_event"]).all()  # a PFS event without PD: death
+    assert (table["pfs_days"] <= table["follow_up_days"] + 1e-9).all()
+
+
 def test_vectorised_engine_refuses_operations():
     scenario = load_scenario(PITOIA).with_values({"operations.scanner_slots_per_day": 2})
     with pytest.raises(ValueError, match=r"operations.scanner_slots_per_day = 2.*des"):
@@ -129,3 +150,106 @@ def test_run_command_with_the_des_engine():
     )
     assert done.returncode == 0, done.stderr
     assert "Pitoia 2014: 4 simulated trials, seed 1" in done.stdout
+
+
+# ---- agreement with the vectorised engine (slow) -------------------------------------------
+#
+# Each metric's mean over replicates is compared between the engines: the difference must be
+# within 3 Monte-Carlo standard errors (both runs' errors combined). The test also checks its
+# own power: a real discrepancy of 10% of the metric must be at least 5 standard errors, so
+# that it would fail the 3-SE bound with probability 97.7% (P(Z > -2)). The replicate counts
+# below are the smallest multiples of 10 that give every metric that power.
+# Pooled PFS times (every enrolled patient of every replicate, per arm) are compared by a
+# two-sample Kolmogorov-Smirnov test at the 0.1% level; the test checks that stretching the
+# discrete-event times by 10% would be rejected at that level.
+
+AGREEMENT = {
+    DECISION: {
+        "n_des": 80,
+        "n_engine": 2000,
+        "metrics": [
+            "median_pfs_months.sorafenib",
+            "median_pfs_months.placebo",
+            "hazard_ratio_pfs",
+            "orr.sorafenib",
+            "sd_6mo.sorafenib",
+            "sd_6mo.placebo",
+            "dose_reduction.sorafenib",
+            "dose_interruption.sorafenib",
+            "mean_daily_dose_mg.sorafenib",
+            "ae_discontinuation.sorafenib",
+            "hfsr_any.sorafenib",
+            "hfsr_grade3.sorafenib",
+            "tg_change_4wk.mean.sorafenib",
+            "tg_change_4wk.mean.placebo",
+            "crossover.placebo",
+        ],
+    },
+    PITOIA: {
+        "n_des": 2000,
+        "n_engine": 8000,
+        "metrics": [
+            "median_pfs_months",
+            "orr",
+            "sd_6mo",
+            "dose_reduction",
+            "dose_interruption",
+            "mean_daily_dose_mg",
+            "hfsr_any",
+            "tg_change_4wk.mean",
+        ],
+    },
+}
+
+
+@pytest.fixture(scope="module", params=[DECISION, PITOIA], ids=["decision", "pitoia2014"])
+def both_engines(request):
+    from simtrial.engine import run
+
+    plan = AGREEMENT[request.param]
+    n_des, n_engine = plan["n_des"], plan["n_engine"]
+    discrete = run(
+        request.param,
+        n_des,
+        seed=2014,
+        engine="des",
+        workers=2,
+        progress=False,
+        keep_patients=n_des,
+    )
+    vectorised = run(
+        request.param, n_engine, seed=2014, workers=2, progress=False, keep_patients=n_engine
+    )
+    return plan, discrete, vectorised
+
+
+@pytest.mark.slow
+def test_engines_agree_on_every_metric(both_engines):
+    plan, discrete, vectorised = both_engines
+    blind, failures = [], []
+    for metric in plan["metrics"]:
+        a = discrete.replicates[metric].astype(float).dropna()
+        b = vectorised.replicates[metric].astype(float).dropna()
+        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        if 0.10 * abs(b.mean()) < 5 * se:
+            blind.append(f"{metric} (10% = {0.10 * abs(b.mean()) / se:.1f} se)")
+        if abs(a.mean() - b.mean()) > 3 * se:
+            failures.append(f"{metric}: des {a.mean():.4g}, engine {b.mean():.4g}, se {se:.2g}")
+    assert not blind, "too few replicates to see a 10% discrepancy: " + ", ".join(blind)
+    assert not failures, "; ".join(failures)
+
+
+@pytest.mark.slow
+def test_engines_agree_on_pooled_pfs_times(both_engines):
+    from scipy.stats import ks_2samp
+
+    _, discrete, vectorised = both_engines
+
+    def times(result, arm: str):
+        table = result.patients
+        return table.loc[table["enrolled"] & (table["arm"] == arm), "pfs_days"]
+
+    for arm in discrete.scenario.arms:
+        ours, theirs = times(discrete, arm.name), times(vectorised, arm.name)
+        assert ks_2samp(ours * 1.10, theirs).pvalue < 1e-3  # the test can see 10%
+        assert ks_2samp(ours, theirs).pvalue >= 1e-3, arm.name

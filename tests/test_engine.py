@@ -317,3 +317,56 @@ def test_pd_from_new_lesion_or_nontarget_only_after_they_appear(decision_run):
         | (run.nontarget[rows, v] == Response.PD)
     )
     assert cause.all()
+
+
+def test_the_adverse_event_that_stops_treatment_counts():
+    """Found by the discrete-event oracle: an episode on the day treatment stopped (its own
+    day, so not before the end of treatment) was left out of the incidences."""
+    sim = simulate_patients("scenarios/decision.toml", 3, rng=8, keep_lesions=False)
+    doses, table = sim.doses, sim.to_frame()
+    rows = np.flatnonzero(doses.stop_related & (doses.stop_day <= sim.end_of_treatment))
+    assert rows.size > 10
+    last = (doses.episode_day[rows] == doses.stop_day[rows, None]).argmax(axis=1)
+    kind = doses.episode_type[rows, last]
+    for row, k in zip(rows, kind, strict=True):
+        assert table.loc[row, f"{doses.event_names[k]}_any"]
+
+
+def test_thyroglobulin_relaxes_across_every_dose_change():
+    """Found by the discrete-event oracle: Tg after a short interruption was computed as if
+    it had reached its off-drug level. Two days off drug from day 20: at day 22 serum Tg has
+    relaxed from the on-drug level towards 1 for two days only, then back for 3 days."""
+    import dataclasses
+
+    from simtrial.dosing import simulate_dosing
+    from simtrial.thyroglobulin import serum_tg
+
+    scenario = load_scenario("scenarios/pitoia2014.toml")
+    history = simulate_dosing(
+        scenario,
+        on_drug=np.array([True]),
+        start_level=np.array([0]),
+        susceptibility=np.array([0.0]),
+        horizon_days=60,
+        rng=0,
+    )
+    history = dataclasses.replace(
+        history,
+        change_day=np.array([[0.0, 20.0, 22.0]]),
+        change_level=np.array([[0, -1, 0]], np.int8),
+    )
+    effect, half_life = np.log(4), 65.0
+    tg = serum_tg(
+        history,
+        np.array([[25.0]]),
+        np.ones((1, 1)),
+        np.array([100.0]),
+        np.array([effect]),
+        half_life_hours=half_life,
+        assay_log_sd=0.0,
+    )
+    decay = np.exp(-np.log(2) * 24.0 / half_life)  # per day
+    on = 0.25 + 0.75 * decay**20  # day 20, on drug since day 0
+    off = 1.0 + (on - 1.0) * decay**2  # day 22, off drug for 2 days
+    expected = 100.0 * (0.25 + (off - 0.25) * decay**3)
+    assert tg[0, 0] == pytest.approx(expected, rel=1e-12)

@@ -158,6 +158,9 @@ class LevelIntegrals:
         while used > 1 and not np.isfinite(change_day[:, used - 1]).any():
             used -= 1
         self.day = change_day[:, :used]
+        self._padded_day = np.concatenate(  # flat, with +inf after each row's last column
+            [self.day, np.full((len(self.day), 1), np.inf)], axis=1
+        ).ravel()
         length = np.zeros(self.day.shape)  # of each segment; 0 for the last one
         np.subtract(
             self.day[:, 1:],
@@ -177,19 +180,48 @@ class LevelIntegrals:
                 out=self.cumulative[:, :, column],
             )
 
-    def at(self, times: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    def segment(
+        self, times: np.ndarray, rows: np.ndarray | None = None, *, start: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per time (shape (row, time), for ``rows`` if given), the column of the last change
+        at or before it.
+
+        ``start``, shape (row,), is a column known to be at or before every time of its row
+        (the segment of an earlier time): the search then steps forward from it, a step or
+        two between scans, instead of comparing every column.
+        """
+        if start is None:
+            return _segment_index(self.day, times, rows)
+        width = self.day.shape[1] + 1  # the change days and a +inf column after them
+        rows = np.arange(len(self.day)) if rows is None else rows
+        index = np.repeat(np.asarray(start, np.intp)[:, None], times.shape[1], axis=1)
+        following = index + (rows * width + 1)[:, None]  # flat position of the next change
+        while True:
+            passed = np.take(self._padded_day, following) <= times
+            if not passed.any():
+                return index
+            index += passed
+            following += passed
+
+    def at(
+        self,
+        times: np.ndarray,
+        rows: np.ndarray | None = None,
+        *,
+        segment: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The integrals at ``times`` (shape (row, time), for ``rows`` if given):
-        shape (function, row, time)."""
+        shape (function, row, time). ``segment`` is :meth:`segment` of these times, if known.
+        """
         used = self.day.shape[1]
-        flat = _segment_index(self.day, times, rows)
+        flat = self.segment(times, rows) if segment is None else segment.copy()
         flat += (np.arange(len(self.day)) if rows is None else rows)[:, None] * used
         elapsed = times - np.take(self.day, flat)
-        return np.stack(
-            [
-                np.take(cumulative, flat) + np.take(values, flat) * elapsed
-                for cumulative, values in zip(self.cumulative, self.values, strict=True)
-            ]
-        )
+        out = np.empty((len(self.values), *times.shape))
+        for integral, cumulative, values in zip(out, self.cumulative, self.values, strict=True):
+            np.multiply(np.take(values, flat), elapsed, out=integral)
+            integral += np.take(cumulative, flat)
+        return out
 
 
 def integrate_levels(change_day, change_level, times, by_level, off_value=0.0) -> np.ndarray:

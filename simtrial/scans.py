@@ -102,6 +102,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         "last_shielded": np.zeros(m),
         "last_day": np.zeros(m),
         "appearance": np.full(m, np.inf),
+        "segment": np.zeros(m, np.intp),  # dose segment at the previous block's last scan
     }
     recist = RecistState.at_baseline(np.zeros(m))  # set from the baseline reading below
 
@@ -117,7 +118,11 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         nodal, lesion_mask = p["nodal"], p["lesion_mask"]
         nontarget_volume = p["nontarget_volume"]
         # cumulative exposure, and its shielding integral for new lesions, at the block's scans
-        exposure, shielded = integrals.at(d, rows=active)
+        # a patient's dose segment at the block's scans, searched from the previous block's
+        known = np.where(d.min(axis=1) >= p["last_day"], p["segment"], 0)
+        segment = integrals.segment(d, active, start=known)
+        exposure, shielded = integrals.at(d, active, segment=segment)
+        p["segment"] = segment[:, -1]
         volume = relative_volume(p["growth"], p["kill"], p["resistant"], d, exposure)
         true_mm = diameters(p["size_mm"], nodal, volume[:, :, :k], tumour.node_normal_mm)
         # one draw per block: the reader's errors (targets) and the non-target reading

@@ -230,7 +230,7 @@ class _Patient:
     crossover: bool = False
     crossover_end: float = math.inf
     tg: dict[float, float] = field(default_factory=dict)
-    processes: list = field(default_factory=list)
+    processes: dict[str, simpy.Process] = field(default_factory=dict)
 
     def level_at(self, t: float) -> int:
         """Dose level in force at patient day ``t``."""
@@ -418,22 +418,21 @@ class _Trial:
         p.hazard_next = p.streams.lesions.standard_exponential()
         self._baseline_scan(p)
         p.tg[0.0] = self._tg(p, 0.0)
-        p.processes = [
-            env.process(self._treatment(p)),
-            env.process(self._scans(p)),
-            env.process(self._blood_draws(p)),
-        ]
-        death = env.process(self._death(p))
-        p.processes.append(death)
+        p.processes = {
+            "treatment": env.process(self._treatment(p)),
+            "scans": env.process(self._scans(p)),
+            "blood": env.process(self._blood_draws(p)),
+            "death": env.process(self._death(p)),
+        }
         if math.isfinite(p.dropout_day):
             yield env.timeout(p.dropout_day)
-            for process in p.processes:
+            for process in p.processes.values():
                 if process.is_alive:
                     process.interrupt("drop-out")
 
     def _off_study(self, p: _Patient, cause: str) -> None:
         """Death: every other process of the patient ends."""
-        for process in p.processes:
+        for process in p.processes.values():
             if process.is_alive and process is not self.env.active_process:
                 process.interrupt(cause)
 
@@ -551,7 +550,7 @@ class _Trial:
 
     def _end_crossover(self, p: _Patient) -> None:
         p.crossover_end = self.now(p)
-        death = p.processes[3]
+        death = p.processes["death"]
         if death.is_alive:
             death.interrupt("crossover drug stopped")
 
@@ -799,13 +798,13 @@ class _Trial:
         trial, env = self.s.trial, self.env
         p.pd_day = t
         p.treatment_end = min(p.treatment_end, t)
-        treatment, _, _, death = p.processes
+        treatment, death = p.processes["treatment"], p.processes["death"]
         if treatment.is_alive:
             treatment.interrupt("progression")
         self._pfs_event(p, t)
         if p.arm == self.control and p.streams.fate.random() < trial.crossover_probability:
             p.crossover = True
-            p.processes.append(env.process(self._treatment(p, crossover=True)))
+            p.processes["crossover"] = env.process(self._treatment(p, crossover=True))
         if death.is_alive:
             death.interrupt("progression")
 

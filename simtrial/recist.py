@@ -640,10 +640,12 @@ def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, 
     is_pd = (overall == r.PD) & follow_up
     pd_visit = np.where(is_pd.any(axis=1), np.argmax(is_pd, axis=1), -1)
     before_pd = follow_up & ((pd_visit[:, None] < 0) | (visit_index <= pd_visit[:, None]))
-    responded = np.where(before_pd, overall, r.NA)
+    responded = np.where(before_pd, overall, np.int8(r.NA))
     is_cr = responded == r.CR
     is_cr_or_pr = is_cr | (responded == r.PR)
-    elapsed = day - day[:, :1]
+    # days since baseline (with baseline on day 0, as simulated, the days themselves: the
+    # subtraction of a broadcast column costs more than the rest of this step)
+    elapsed = day if not day[:, 0].any() else day - day[:, :1]
 
     if confirm:
         # visit v is confirmed by a later w with day_w - day_v >= confirm_days: it is enough

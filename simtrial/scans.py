@@ -48,7 +48,12 @@ class ScanResults:
         self.overall = np.zeros((n, n_visits), np.int8)
         self.target_sum = np.full((n, n_visits), np.nan)
         self.nadir = np.full((n, n_visits), np.nan)
-        self.scanned = np.zeros((n, n_visits), bool)
+        self.scanned_to = np.zeros(n, np.intp)  # visits before this one were simulated
+
+    @property
+    def scanned(self) -> np.ndarray:
+        """Which visits were simulated, shape (row, visit) (each row's first ones)."""
+        return np.arange(self.nadir.shape[1]) < self.scanned_to[:, None]
 
 
 def exposure_integrals(scenario, doses, rows) -> LevelIntegrals:
@@ -229,7 +234,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
             out.measured_mm[target_rows, span, :k] = measured
         out.new_lesion[target_rows, span] = seen
         out.nontarget[target_rows, span] = code
-        out.scanned[target_rows, span] = True
+        out.scanned_to[target_rows] = stop
         follow_span = slice(start + 1, stop) if start == 0 else span
         out.target[target_rows, follow_span] = result.target
         out.overall[target_rows, follow_span] = result.overall

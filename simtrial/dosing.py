@@ -123,6 +123,8 @@ def _segment_index(
     if times.size == 0:
         return index.astype(np.intp)
     last = times.max()
+    if np.isnan(last):  # a NaN time is before no change: search every column for the others
+        last = np.inf
     for column in range(1, change_day.shape[1]):
         day = change_day[:, column] if rows is None else change_day[rows, column]
         # a row's changes are in time order (unused ones +inf): once no row has reached this

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simtrial.cohort import simulate_cohort
-from simtrial.dosing import ACTIONS, OFF, simulate_dosing
+from simtrial.cohort import _sort_descending, simulate_cohort
+from simtrial.dosing import ACTIONS, OFF, LevelIntegrals, simulate_dosing
 from simtrial.imaging import read_targets
 from simtrial.patients import simulate_patients
 from simtrial.recist import Response
 from simtrial.scenario import load_scenario
+from simtrial.streams import ReplicateStreams, replicate_seed
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -150,6 +151,46 @@ def test_integrate_matches_a_per_row_reference(decision_run):
                 value = 0.05 if levels[i] == OFF else by_level[levels[i]]
                 total += value * max(0.0, min(t, end) - start)
             assert fast[row, j] == pytest.approx(total, rel=1e-12, abs=1e-9)
+
+
+def test_segment_search_stepping_forward_matches_the_full_search(decision_run):
+    # the scan stage steps forward from an earlier scan's segment; any start at or before
+    # the answer must give the full search's answer, and so must a NaN-free subset of rows
+    doses = decision_run.doses
+    integrals = LevelIntegrals(doses.change_day, doses.change_level, [[1.0, 0.7, 0.4, 0.2]], 0.0)
+    rng = np.random.default_rng(1)
+    rows = np.sort(rng.choice(len(doses.change_day), 500, replace=False))
+    times = np.sort(rng.uniform(0, 1100, (rows.size, 5)), axis=1)
+    full = integrals.segment(times, rows)
+    for start in (np.zeros(rows.size, np.intp), rng.integers(0, full[:, 0] + 1)):
+        stepped = integrals.segment(times, rows, start=start)
+        np.testing.assert_array_equal(stepped, full)
+        np.testing.assert_array_equal(
+            integrals.at(times, rows, segment=stepped), integrals.at(times, rows)
+        )
+    # a NaN time is before every change and leaves the other times' search alone
+    times[0, 2] = np.nan
+    index = integrals.segment(times, rows)
+    assert index[0, 2] == 0
+    np.testing.assert_array_equal(np.delete(index[0], 2), np.delete(full[0], 2))
+
+
+def test_replicate_streams_fill_in_place_the_numbers_of_separate_draws():
+    streams = ReplicateStreams(5, 3, 4, rows_per_replicate=2)
+    rows = np.array([0, 1, 4, 5, 6])  # replicate 4 (rows 2-3) has no row in this draw
+    drawn = streams.rows(rows).standard_normal((5, 3), dtype=np.float32)
+    pieces = [
+        np.random.default_rng(replicate_seed(5, r)).standard_normal((c, 3), dtype=np.float32)
+        for r, c in ((3, 2), (5, 2), (6, 1))
+    ]
+    np.testing.assert_array_equal(drawn, np.concatenate(pieces))
+
+
+def test_sorting_network_sorts_lesions_like_numpy():
+    rng = np.random.default_rng(2)
+    for width in range(1, 7):
+        sizes = rng.choice([0.0, 11.0, 12.5, 30.0, 47.2], (200, 3, width)).astype(np.float32)
+        np.testing.assert_array_equal(_sort_descending(sizes), -np.sort(-sizes, axis=-1))
 
 
 def test_episode_times_are_exponential_under_a_constant_hazard(decision):

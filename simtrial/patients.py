@@ -100,13 +100,22 @@ class PatientSimulation:
     def _patient_table(self, end: np.ndarray | None = None) -> pd.DataFrame:
         """The per-patient table, counting treatment events up to ``end`` (default: the
         end of treatment)."""
+        return pd.DataFrame(self._patient_columns(end))
+
+    def _patient_columns(
+        self, end: np.ndarray | None = None, seen: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """The per-patient table's columns, counting treatment events up to ``end`` (default:
+        the end of treatment) and scans where ``seen`` (default: every scan held)."""
         cohort, doses, a = self.cohort, self.doses, self.assessment
         n = cohort.n_rows
         end = self.end_of_treatment if end is None else end
         arms = [arm.name for arm in self.scenario.arms]
         histologies = list(self.scenario.cohort.histology)
 
-        before_pd = self.scan_held & (np.arange(self.scan_day.shape[1]) >= 1)
+        before_pd = (self.scan_held if seen is None else seen) & (
+            np.arange(self.scan_day.shape[1]) >= 1
+        )
         before_pd &= (a.pd_visit[:, None] < 0) | (
             np.arange(self.scan_day.shape[1]) <= a.pd_visit[:, None]
         )
@@ -166,7 +175,7 @@ class PatientSimulation:
         for k, name in enumerate(doses.event_names):
             table[f"{name}_any"] = doses.onset_day[:, k] <= end
             table[f"{name}_grade3"] = severe[:, k]
-        return pd.DataFrame(table)
+        return table
 
     def lesion_table(self) -> pd.DataFrame:
         """Long table: one row per (rep, patient, held visit, target lesion).

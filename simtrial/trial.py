@@ -23,6 +23,7 @@ log-rank test) and proportions among the enrolled patients of each arm.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -118,18 +119,14 @@ class TrialSimulation:
         ``enrol_day``, ``enrolled``, ``follow_up_days``, ``pfs_days``, ``pfs_event``,
         ``os_days``, ``os_event``, ``sd_6mo``, ``crossover``.
         """
+        return pd.DataFrame(self._patient_columns())
+
+    def _patient_columns(self) -> dict[str, np.ndarray]:
         sim, a = self.patients, self.patients.assessment
-        table = sim._patient_table(self.end_of_treatment)
-        visible = sim.scan_held & (sim.scan_day <= self.observed_days[:, None])
-        pd_seen = np.where(a.pd_day <= self.observed_days, a.pd_day, np.nan)
-        visits = np.arange(sim.scan_day.shape[1])
-        counted = (
-            visible & (visits >= 1) & ((a.pd_visit[:, None] < 0) | (visits <= a.pd_visit[:, None]))
-        )
-        change = np.where(counted, a.pct_from_baseline, np.inf).min(axis=1)
+        seen = sim.scan_held & (sim.scan_day <= self.observed_days[:, None])
+        table = sim._patient_columns(self.end_of_treatment, seen)
         table["bor"] = RESPONSE_NAMES[self.best]
-        table["pd_day"] = pd_seen
-        table["best_pct_change"] = np.where(np.isfinite(change), change, np.nan)
+        table["pd_day"] = np.where(a.pd_day <= self.observed_days, a.pd_day, np.nan)
         table["tg_change_4wk"] = np.where(
             self.observed_days >= TG_CHANGE_DAY, table["tg_change_4wk"], np.nan
         )
@@ -148,7 +145,7 @@ class TrialSimulation:
     def metrics(self) -> pd.DataFrame:
         """One row per replicate, one column per metric (see :func:`simulate_trial`)."""
         return replicate_metrics(
-            self.scenario, self.patient_frame(), self.cutoff_day, self.events_reached
+            self.scenario, self._patient_columns(), self.cutoff_day, self.events_reached
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -428,7 +425,7 @@ def _stable_six_months(sim, trial, visible, best, pd_visit, pfs_event, pfs_days)
 
 def replicate_metrics(
     scenario: Scenario,
-    patients: pd.DataFrame,
+    patients: pd.DataFrame | Mapping[str, np.ndarray],
     cutoff_day: np.ndarray,
     events_reached: np.ndarray,
 ) -> pd.DataFrame:
@@ -440,7 +437,7 @@ def replicate_metrics(
     Parameters
     ----------
     scenario : Scenario
-    patients : pandas.DataFrame
+    patients : pandas.DataFrame or mapping of column name to array
         One row per (replicate, patient), sorted by ``rep`` then ``patient``, every replicate
         with all the scenario's patients; the columns of
         :meth:`TrialSimulation.patient_frame`.
@@ -464,19 +461,23 @@ def replicate_metrics(
     True
     """
     n_patients = scenario.n_patients
-    n_reps = len(patients) // n_patients
-    if n_reps * n_patients != len(patients) or len(cutoff_day) != n_reps:
+    n_rows = len(patients["rep"])
+    n_reps = n_rows // n_patients
+    if n_reps * n_patients != n_rows or len(cutoff_day) != n_reps:
         raise ValueError(
-            f"a patient frame of {len(patients)} rows is not {len(cutoff_day)} replicates of "
+            f"a patient frame of {n_rows} rows is not {len(cutoff_day)} replicates of "
             f"{n_patients} patients"
         )
+    # best response by code (index into _BOR_NAMES): cheaper to compare than names
+    derived = {"bor_code": pd.Categorical(patients["bor"], categories=_BOR_NAMES).codes}
 
     def per_rep(column: str) -> np.ndarray:
-        return patients[column].to_numpy().reshape(n_reps, n_patients)
+        values = derived[column] if column in derived else patients[column]
+        return np.asarray(values).reshape(n_reps, n_patients)
 
     enrolled = per_rep("enrolled").astype(bool)
     followed = np.where(enrolled, per_rep("follow_up_days"), np.nan)
-    columns: dict[str, np.ndarray] = {
+    out: dict[str, np.ndarray] = {
         "rep": np.arange(n_reps),
         "cutoff_months": np.asarray(cutoff_day, float) / DAYS_PER_MONTH,
         "median_follow_up_months": np.nanmedian(followed, axis=1) / DAYS_PER_MONTH,
@@ -495,8 +496,8 @@ def replicate_metrics(
             endpoint: kaplan_meier(days, event, mask=enrolled).median
             for endpoint, (days, event) in survival.items()
         }
-        columns.update(_arm_metrics(scenario, per_rep, enrolled & (arm == 0), 0, "", medians))
-        return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
+        out.update(_arm_metrics(scenario, per_rep, enrolled & (arm == 0), 0, "", medians))
+        return pd.DataFrame({k: np.atleast_1d(v) for k, v in out.items()})
 
     control = scenario.arms.index(scenario.control)
     group = (arm != control).astype(int)
@@ -509,17 +510,17 @@ def replicate_metrics(
         km = "km_control" if index == control else "km_treatment"
         medians = {e: getattr(analysis, km).median for e, analysis in analyses.items()}
         mask = enrolled & (arm == index)
-        columns.update(_arm_metrics(scenario, per_rep, mask, index, f".{arm_spec.name}", medians))
+        out.update(_arm_metrics(scenario, per_rep, mask, index, f".{arm_spec.name}", medians))
     pfs, overall = analyses["pfs"], analyses["os"]
-    columns["hazard_ratio_pfs"] = pfs.cox.hazard_ratio
-    columns["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
-    columns["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
-    columns["logrank_pvalue_pfs"] = pfs.logrank.pvalue
-    columns["significant_pfs"] = pfs.logrank.pvalue < ALPHA
-    columns["cox_pvalue_pfs"] = pfs.cox.pvalue
-    columns["hazard_ratio_os"] = overall.cox.hazard_ratio
-    columns["logrank_pvalue_os"] = overall.logrank.pvalue
-    return pd.DataFrame({k: np.atleast_1d(v) for k, v in columns.items()})
+    out["hazard_ratio_pfs"] = pfs.cox.hazard_ratio
+    out["hazard_ratio_pfs_ci_low"] = pfs.cox.ci_low
+    out["hazard_ratio_pfs_ci_high"] = pfs.cox.ci_high
+    out["logrank_pvalue_pfs"] = pfs.logrank.pvalue
+    out["significant_pfs"] = pfs.logrank.pvalue < ALPHA
+    out["cox_pvalue_pfs"] = pfs.cox.pvalue
+    out["hazard_ratio_os"] = overall.cox.hazard_ratio
+    out["logrank_pvalue_os"] = overall.logrank.pvalue
+    return pd.DataFrame({k: np.atleast_1d(v) for k, v in out.items()})
 
 
 def _arm_metrics(scenario, per_rep, mask, arm_index: int, suffix: str, medians: dict) -> dict:
@@ -534,18 +535,18 @@ def _arm_metrics(scenario, per_rep, mask, arm_index: int, suffix: str, medians: 
     def name(base: str) -> str:
         return f"{base}{suffix}"
 
-    best = per_rep("bor")
+    best = per_rep("bor_code")
     out = {
         name("n_enrolled"): count,
         name("pfs_events"): (per_rep("pfs_event").astype(bool) & mask).sum(axis=1),
         name("median_pfs_months"): np.asarray(medians["pfs"]) / DAYS_PER_MONTH,
         name("median_os_months"): np.asarray(medians["os"]) / DAYS_PER_MONTH,
-        name("orr"): share(np.isin(best, [r.name for r in _RESPONDER])),
-        name("dcr"): share(np.isin(best, [r.name for r in _STABLE])),
+        name("orr"): share(np.isin(best, [_BOR_NAMES.index(r.name) for r in _RESPONDER])),
+        name("dcr"): share(np.isin(best, [_BOR_NAMES.index(r.name) for r in _STABLE])),
         name("sd_6mo"): share(per_rep("sd_6mo")),
     }
-    for bor in _BOR_NAMES:
-        out[name(f"bor_count.{bor}")] = ((best == bor) & mask).sum(axis=1)
+    for code, bor in enumerate(_BOR_NAMES):
+        out[name(f"bor_count.{bor}")] = ((best == code) & mask).sum(axis=1)
 
     if scenario.arms[arm_index].drug:
         out[name("dose_interruption")] = share(per_rep("dose_interruptions") > 0)

@@ -79,7 +79,7 @@ class DoseHistory:
     episode_action: np.ndarray
     event_names: tuple[str, ...]
 
-    def _segment_index(self, times: np.ndarray) -> np.ndarray:
+    def segment_index(self, times: np.ndarray) -> np.ndarray:
         """Per time, the column of the last change at or before it, shape (row, time)."""
         return _segment_index(self.change_day, times)
 
@@ -102,7 +102,7 @@ class DoseHistory:
 
     def level_at(self, times: np.ndarray) -> np.ndarray:
         """Ladder level (-1 off) in force at ``times``, shape (row, time)."""
-        return np.take_along_axis(self.change_level, self._segment_index(times), axis=1)
+        return np.take_along_axis(self.change_level, self.segment_index(times), axis=1)
 
     def dose_at(self, times: np.ndarray) -> np.ndarray:
         """Daily dose (mg) in force at ``times``, shape (row, time)."""

@@ -79,7 +79,7 @@ def serum_tg(
             -rate * length
         )
         at_change[:, j] = np.where(finite, relaxed, at_change[:, j - 1])
-    index = history._segment_index(days)
+    index = history.segment_index(days)
     start = np.take_along_axis(at_change, index, axis=1)
     level = np.take_along_axis(production, index, axis=1)
     since = days - np.take_along_axis(day, index, axis=1)

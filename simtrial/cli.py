@@ -426,7 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runner.add_argument("scenario", help="path of a scenario TOML file")
     _simulation_options(runner, 1000)
-    runner.add_argument("--chunk-size", type=_positive_int, default=50, help="trials per chunk")
+    runner.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=None,
+        help="trials per chunk (default 50; 2 with --engine des)",
+    )
     runner.add_argument("--out", default=None, help="folder for resumable chunk files")
     runner.add_argument("--resume", action="store_true", help="finish the run in --out")
     runner.add_argument(

@@ -271,7 +271,7 @@ def run(
     n_sims: int = 1000,
     *,
     seed: int | None = None,
-    chunk_size: int = 50,
+    chunk_size: int | None = None,
     workers: int = 1,
     backend=None,
     out: str | os.PathLike | None = None,
@@ -290,8 +290,10 @@ def run(
     seed : int, optional
         Root seed; None draws a fresh one (reported in the result, so the run can be
         repeated).
-    chunk_size : int
+    chunk_size : int, optional
         Replicates simulated together (memory grows with it; results do not change).
+        Default 50 for the vectorised engine, 2 for the discrete-event one (so that an
+        interrupted run loses little work and the progress bar moves).
     workers : int
         Local processes (1 = in this process).
     backend : object with ``map(function, tasks)``, optional
@@ -322,6 +324,10 @@ def run(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    if engine not in ENGINES:
+        raise ValueError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    if chunk_size is None:
+        chunk_size = 50 if engine == "vectorised" else 2
     for name, value, low in (
         ("n_sims", n_sims, 1),
         ("chunk_size", chunk_size, 1),
@@ -330,8 +336,6 @@ def run(
     ):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
             raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}")
-    if engine not in ENGINES:
-        raise ValueError(f"`engine` must be one of {ENGINES}, got {engine!r}")
     if engine == "vectorised":
         check_vectorised(scenario)
     seed = root_seed(seed)

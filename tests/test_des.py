@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simtrial import des
@@ -138,6 +139,19 @@ def test_full_scanners_delay_or_drop_scans():
     both = free["pd_day"].notna() & late["pd_day"].notna()
     delay = (late["pfs_days"] - free["pfs_days"])[both]
     assert delay.mean() > 4 * delay.std(ddof=1) / np.sqrt(delay.size)
+
+
+def test_des_runs_are_chunked_and_resumable(tmp_path):
+    from simtrial.engine import run
+
+    whole = run(PITOIA, 6, seed=3, engine="des", progress=False)
+    assert whole.chunk_size == 2  # small chunks: an interruption loses little work
+    saved = run(PITOIA, 6, seed=3, engine="des", out=tmp_path / "r", progress=False)
+    pd.testing.assert_frame_equal(saved.replicates, whole.replicates)  # through CSV
+    resumed = run(PITOIA, 6, seed=3, engine="des", out=tmp_path / "r", resume=True)
+    pd.testing.assert_frame_equal(resumed.replicates, whole.replicates)
+    with pytest.raises(ValueError, match="engine differs"):
+        run(PITOIA, 6, seed=3, out=tmp_path / "r", resume=True, chunk_size=2)
 
 
 def test_run_command_with_the_des_engine():

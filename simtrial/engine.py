@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 from simtrial._version import __version__
+from simtrial.patients import check_vectorised
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import ReplicateStreams, root_seed
-from simtrial.trial import check_vectorised, simulate_trial
+from simtrial.trial import simulate_trial
 
 __all__ = ["ENGINES", "ProcessBackend", "RunResult", "SerialBackend", "run"]
 

@@ -19,7 +19,7 @@ from simtrial.streams import as_rng, for_rows
 from simtrial.thyroglobulin import serum_tg
 from simtrial.tumour import burden, relative_volume
 
-__all__ = ["PatientSimulation", "simulate_patients"]
+__all__ = ["PatientSimulation", "check_vectorised", "simulate_patients"]
 
 _REDUCING = np.isin(np.arange(len(ACTIONS)), [2, 3, 4])
 _INTERRUPTING = np.isin(np.arange(len(ACTIONS)), [1, 3, 4])
@@ -249,6 +249,23 @@ class PatientSimulation:
         )
 
 
+def check_vectorised(scenario: Scenario) -> None:
+    """Refuse what only the discrete-event model (:mod:`simtrial.des`) simulates: a
+    scenario's ``[operations]``."""
+    ops = scenario.operations
+    if not ops.is_default:
+        changed = {
+            key: value
+            for key, value in ops.model_dump().items()
+            if value != type(ops).model_fields[key].default
+        }
+        settings = ", ".join(f"operations.{k} = {v!r}" for k, v in changed.items())
+        raise ValueError(
+            f"{settings}: clinic operations are simulated only by the discrete-event model; "
+            "run with engine='des' (simtrial run --engine des) or remove them"
+        )
+
+
 def simulate_patients(
     scenario: Scenario | str, n_reps: int = 1, *, rng=None, keep_lesions: bool = True
 ) -> PatientSimulation:
@@ -285,6 +302,7 @@ def simulate_patients(
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
+    check_vectorised(scenario)
     rng = as_rng(rng)
     study, tumour = scenario.study, scenario.tumour
     cohort = simulate_cohort(scenario, n_reps, rng=rng)

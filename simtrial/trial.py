@@ -43,7 +43,6 @@ __all__ = [
     "TrialDraws",
     "TrialSimulation",
     "analyse_two_arms_of",
-    "check_vectorised",
     "evaluate_trial",
     "replicate_metrics",
     "simulate_trial",
@@ -166,22 +165,6 @@ def _three_streams(rng, n_reps: int, n_patients: int):
     return tuple(np.random.default_rng(rng).spawn(3))
 
 
-def check_vectorised(scenario: Scenario) -> None:
-    """Refuse what only the discrete-event model simulates: a scenario's ``[operations]``."""
-    ops = scenario.operations
-    if not ops.is_default:
-        changed = {
-            key: value
-            for key, value in ops.model_dump().items()
-            if value != type(ops).model_fields[key].default
-        }
-        settings = ", ".join(f"operations.{k} = {v!r}" for k, v in changed.items())
-        raise ValueError(
-            f"{settings}: clinic operations are simulated only by the discrete-event model; "
-            "run with engine='des' (simtrial run --engine des) or remove them"
-        )
-
-
 def simulate_trial(
     scenario: Scenario | str, n_reps: int = 1, *, rng=None, keep_lesions: bool = False
 ) -> TrialSimulation:
@@ -221,7 +204,6 @@ def simulate_trial(
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
-    check_vectorised(scenario)
     patients_rng, trial_rng, crossover_rng = _three_streams(rng, n_reps, scenario.n_patients)
     sim = simulate_patients(scenario, n_reps, rng=patients_rng, keep_lesions=keep_lesions)
     draws = TrialDraws.draw(trial_rng, sim.cohort.n_rows)
@@ -318,7 +300,8 @@ def evaluate_trial(
     # evaluable scan seen; compared in calendar time, as the cut-off was found, so an
     # event-driven analysis has exactly cutoff_events events
     pfs_event = enrolled & seen & (enrol + first_event <= cutoff_row)
-    visible = sim.scan_held & (sim.scan_day <= np.minimum(followed, death_before)[:, None])
+    observed = np.minimum(followed, death_before)  # scans and draws seen up to this day
+    visible = sim.scan_held & (sim.scan_day <= observed[:, None])
     evaluable = visible & (a.overall != Response.NE) & (np.arange(sim.scan_day.shape[1]) >= 1)
     last_scan = np.where(evaluable, sim.scan_day, 0.0).max(axis=1)
     if trial.pfs_model == "exponential":
@@ -371,7 +354,7 @@ def evaluate_trial(
         cutoff_day=cutoff,
         enrolled=enrolled,
         follow_up_days=followed,
-        observed_days=np.minimum(followed, death_before),
+        observed_days=observed,
         pfs_days=pfs_days,
         pfs_event=pfs_event,
         os_days=os_days,

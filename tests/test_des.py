@@ -100,9 +100,17 @@ def test_scenario_options_keep_the_trial_consistent(settings):
 
 
 def test_vectorised_engine_refuses_operations():
-    scenario = load_scenario(PITOIA).with_values({"operations.scanner_slots_per_day": 2})
-    with pytest.raises(ValueError, match=r"operations.scanner_slots_per_day = 2.*des"):
-        simulate_trial(scenario, 1, rng=1)
+    from simtrial.design import power_curve
+    from simtrial.patients import simulate_patients
+
+    scenario = load_scenario(DECISION).with_values({"operations.scanner_slots_per_day": 2})
+    for simulate in (
+        lambda: simulate_trial(scenario, 1, rng=1),
+        lambda: simulate_patients(scenario, 1, rng=1),
+        lambda: power_curve(scenario, n_per_arm=[50], n_sims=2, seed=1),
+    ):
+        with pytest.raises(ValueError, match=r"operations.scanner_slots_per_day = 2.*des"):
+            simulate()
 
 
 def test_full_scanners_delay_or_drop_scans():

@@ -164,13 +164,15 @@ class _Target:
     resistant: float
     bias: float  # the reader's log-scale bias for this lesion
 
-    def relative_volume(self, t: float, exposure: float) -> float:
+    def relative_volume(self, t, exposure):
         return _relative_volume(self.growth, self.kill, self.resistant, t, exposure)
 
 
-def _relative_volume(growth, kill, resistant, t, exposure) -> float:
-    grown = math.exp(min(growth * t, 700.0))
-    return grown * ((1.0 - resistant) * math.exp(-kill * exposure) + resistant)
+def _relative_volume(growth, kill, resistant, t, exposure):
+    """Volume relative to baseline: sensitive cells killed by the cumulative exposure, the
+    resistant fraction untouched, both growing (scalars or arrays of days)."""
+    grown = np.exp(np.minimum(growth * t, 700.0))
+    return grown * ((1.0 - resistant) * np.exp(-kill * exposure) + resistant)
 
 
 @dataclass(frozen=True)
@@ -691,7 +693,7 @@ class _Trial:
         normal_mm = self.s.tumour.node_normal_mm
         sizes = []
         for lesion in p.targets:
-            scale = lesion.relative_volume(t, exposure) ** (1.0 / 3.0)
+            scale = float(lesion.relative_volume(t, exposure)) ** (1.0 / 3.0)
             normal = min(normal_mm, lesion.size_mm) if lesion.nodal else 0.0
             sizes.append(normal + (lesion.size_mm - normal) * scale)
         return sizes
@@ -722,9 +724,9 @@ class _Trial:
         for lesion in p.targets:
             tumour_mm = lesion.size_mm - (min(normal_mm, lesion.size_mm) if lesion.nodal else 0.0)
             weights.append(tumour_mm**3)
-            volumes.append(_volumes(lesion.growth, lesion.kill, lesion.resistant, t, exposure))
+            volumes.append(lesion.relative_volume(t, exposure))
         weights.append(p.nontarget_mm3)
-        volumes.append(_volumes(*p.nontarget, t, exposure))
+        volumes.append(_relative_volume(*p.nontarget, t, exposure))
         weights = np.array(weights) / sum(weights)
         return weights @ np.array(volumes)
 
@@ -756,7 +758,7 @@ class _Trial:
         measured = self._read_targets(p, t, rng.standard_normal(len(p.targets)))
         # non-target disease, read by eye against its smallest reading so far
         if p.nontarget_mm3 > 0:
-            volume = _relative_volume(*p.nontarget, t, self._exposure(p, t))
+            volume = float(_relative_volume(*p.nontarget, t, self._exposure(p, t)))
             read = volume * math.exp(tumour.nontarget_read_log_sd * rng.standard_normal())
             if read >= tumour.nontarget_pd_volume_ratio * p.nontarget_nadir:
                 nontarget = Response.PD
@@ -974,8 +976,3 @@ class _Trial:
         first = late[0]
         before_pd = response.pd_visit < 0 or response.pd_visit > first
         return Response(int(overall[first])) in _STABLE and bool(before_pd)
-
-
-def _volumes(growth, kill, resistant, t: np.ndarray, exposure: np.ndarray) -> np.ndarray:
-    grown = np.exp(np.minimum(growth * t, 700.0))
-    return grown * ((1.0 - resistant) * np.exp(-kill * exposure) + resistant)

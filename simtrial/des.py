@@ -243,15 +243,14 @@ class _Patient:
             level = new
         return level
 
-    def integral(self, t: float, by_level) -> float:
-        """Integral from day 0 to ``t`` of ``by_level(level)`` along the dose history."""
-        total = 0.0
-        days = [*self.change_day, math.inf]
-        for start, end, level in zip(days, days[1:], self.change_level, strict=False):
-            if start >= t:
-                break
-            total += by_level(level) * (min(end, t) - start)
-        return total
+    def integral(self, times, by_level):
+        """Integral from day 0 to ``times`` of ``by_level(level)`` along the dose history,
+        and ``by_level`` of the level in force at ``times`` (scalars or arrays)."""
+        days = np.array(self.change_day)
+        values = np.array([by_level(level) for level in self.change_level])
+        cumulative = np.concatenate([[0.0], np.cumsum(values[:-1] * np.diff(days))])
+        index = np.searchsorted(days, times, side="right") - 1
+        return cumulative[index] + values[index] * (times - days[index]), values[index]
 
 
 class _Trial:
@@ -679,15 +678,7 @@ class _Trial:
 
     def _exposure(self, p: _Patient, t: float) -> float:
         """Cumulative exposure (full-dose days) up to day ``t``."""
-        return p.integral(t, self.exposure_of)
-
-    def _exposure_at(self, p: _Patient, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cumulative exposure up to ``times`` and the exposure in force at them."""
-        days = np.array(p.change_day)
-        values = np.array([self.exposure_of(level) for level in p.change_level])
-        cumulative = np.concatenate([[0.0], np.cumsum(values[:-1] * np.diff(days))])
-        index = np.searchsorted(days, times, side="right") - 1
-        return cumulative[index] + values[index] * (times - days[index]), values[index]
+        return float(p.integral(t, self.exposure_of)[0])
 
     def _true_sizes(self, p: _Patient, t: float, exposure: float) -> list[float]:
         normal_mm = self.s.tumour.node_normal_mm
@@ -739,7 +730,7 @@ class _Trial:
         steps = max(int(math.ceil(t - p.hazard_day)), 1)
         edges = np.linspace(p.hazard_day, t, steps + 1)
         middle = 0.5 * (edges[1:] + edges[:-1])
-        exposure, level = self._exposure_at(p, middle)
+        exposure, level = p.integral(middle, self.exposure_of)
         effect = tumour.new_lesion_exposure_effect * tumour.drug_effect_scale
         rate = tumour.new_lesion_rate_per_day * self._burden(p, middle, exposure)
         rate *= np.exp(-effect * level)
@@ -953,7 +944,7 @@ class _Trial:
         record = {
             "final_dose_mg": self.dose_mg(level) if p.on_drug else 0.0,
             "mean_daily_dose_mg": (
-                p.integral(end, self.dose_mg) / end if p.on_drug and end > 0 else math.nan
+                float(p.integral(end, self.dose_mg)[0]) / end if p.on_drug and end > 0 else math.nan
             ),
             "dose_reductions": sum(e[3] in _REDUCING for e in before),
             "dose_interruptions": sum(e[3] in _INTERRUPTING for e in before),

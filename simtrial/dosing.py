@@ -443,16 +443,53 @@ def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_da
     names = history.event_names
     onset_rate = np.array([tox.events[k].onset_rate_per_day for k in names])
     placebo_rate = np.array([tox.events[k].placebo_rate_per_day for k in names])
-    multipliers = np.asarray(tox.cycle_multipliers, float)
-    cycle_start = tox.cycle_days * np.arange(len(multipliers))
     n = len(susceptibility)
+    kinds = np.flatnonzero((onset_rate > 0) | (placebo_rate > 0))
+    onset = np.full((n, len(names)), np.inf)
+    target = rng.standard_exponential((n, len(names)))[:, kinds].T.copy()  # (type, row)
+    a, b = onset_rate[kinds][:, None], placebo_rate[kinds][:, None]
+    # rows never on drug (placebo): a constant hazard, inverted directly
+    drug = (history.change_level != OFF).any(axis=1)
+    with np.errstate(divide="ignore"):
+        onset[np.ix_(~drug, kinds)] = (target[:, ~drug] / b).T
+    rows = np.flatnonzero(drug)
+    if rows.size:
+        onset[np.ix_(rows, kinds)] = _invert_drug_hazard(
+            history.change_day[rows],
+            history.change_level[rows],
+            susceptibility[rows],
+            dose_factor,
+            np.asarray(tox.cycle_multipliers, float),
+            tox.cycle_days,
+            target[:, rows],
+            a,
+            b,
+        ).T
+    onset[onset >= horizon_days] = np.inf
+    # a dose-limiting episode of a type is also its onset
+    for column in range(history.episode_day.shape[1]):
+        kind = history.episode_type[:, column]
+        has = np.flatnonzero(kind >= 0)
+        onset[has, kind[has]] = np.minimum(onset[has, kind[has]], history.episode_day[has, column])
+    return onset
 
+
+def _invert_drug_hazard(
+    change_day, change_level, susceptibility, dose_factor, multipliers, cycle_days, target, a, b
+):
+    """Onset days, shape (type, row), for hazards ``a x density(t) + b``, the drug density
+    (susceptibility x dose factor x cycle multiplier) piecewise constant between dose
+    changes and cycle starts: exact inversion of the cumulative hazard at the ``target``
+    unit-exponential draws, shape (type, row). ``dose_factor`` by level, -1 (off) last."""
+    n = len(change_day)
+    cycle_start = cycle_days * np.arange(len(multipliers))
     # breakpoints: dose changes and cycle starts; within a piece the hazard is constant.
     # Unused breakpoints sit at a far day instead of +inf, so no arithmetic needs masking.
     far = 1e9
     cycle_points = np.broadcast_to(cycle_start[1:], (n, len(cycle_start) - 1))
-    points = np.concatenate([history.change_day, cycle_points], axis=1)
-    level = np.concatenate([history.change_level, history.level_at(cycle_points)], axis=1)
+    points = np.concatenate([change_day, cycle_points], axis=1)
+    at_cycles = np.take_along_axis(change_level, _segment_index(change_day, cycle_points), 1)
+    level = np.concatenate([change_level, at_cycles], axis=1)
     order = np.argsort(points, axis=1, kind="stable")
     # from here on (point, row) layout, so that numpy's inner loops run over the rows, not
     # over the few breakpoints or event types
@@ -463,11 +500,6 @@ def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_da
     load = np.zeros(day.shape)  # integral of the drug density up to each breakpoint
     for point in range(1, len(day)):
         load[point] = load[point - 1] + density[point - 1] * (day[point] - day[point - 1])
-
-    kinds = np.flatnonzero((onset_rate > 0) | (placebo_rate > 0))
-    onset = np.full((n, len(names)), np.inf)
-    target = rng.standard_exponential((n, len(names)))[:, kinds].T.copy()  # (type, row)
-    a, b = onset_rate[kinds][:, None], placebo_rate[kinds][:, None]
     # the crossing piece: the last breakpoint where the cumulative hazard a x load + b x day
     # is still below the target, counted breakpoint by breakpoint (in int8, the count is
     # small) rather than from a (type, point, row) array
@@ -479,14 +511,7 @@ def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_da
     reached = a * np.take_along_axis(load, index, axis=0) + b * start
     slope = a * np.take_along_axis(density, index, axis=0) + b
     with np.errstate(divide="ignore"):
-        onset[:, kinds] = (start + (target - reached) / slope).T
-    onset[onset >= horizon_days] = np.inf
-    # a dose-limiting episode of a type is also its onset
-    for column in range(history.episode_day.shape[1]):
-        kind = history.episode_type[:, column]
-        has = np.flatnonzero(kind >= 0)
-        onset[has, kind[has]] = np.minimum(onset[has, kind[has]], history.episode_day[has, column])
-    return onset
+        return start + (target - reached) / slope
 
 
 def _stop(rows, when, on_treatment, stop_day, level, append_change) -> None:

@@ -26,7 +26,8 @@ a set of simpy processes living through calendar time:
 - the **data cut-off** on a calendar day or at the target number of PFS events, when the
   simulation of the replicate stops.
 
-It is slow (about a second per DECISION-sized trial): use it to check the vectorised
+Each patient's life is logged event by event (:attr:`DesResult.events`). It is slow (about a
+second per DECISION-sized trial): use it to check the vectorised
 engine (``tests/test_des.py`` compares them in distribution) and for what the engine does
 not model, the ``[operations]`` section of a scenario: scanner capacity, late scans, repeats
 of missed scans. ``simtrial run SCENARIO --engine des`` runs it.
@@ -81,6 +82,11 @@ class DesResult:
     scan_delay_days : ndarray, shape (rep,)
         Mean delay of the scans done beyond their planned day's window (0 without
         scanner limits).
+    events : pandas.DataFrame
+        Every patient's life in the trial, event by event up to the cut-off: ``rep``,
+        ``patient``, ``day`` (since randomisation), ``calendar_day``, ``event``
+        (``enrolled``, ``scan``, ``adverse event``, ``dose-limiting episode``, ``dose``,
+        ``progression``, ``crossover``, ``death``, ``drop-out``) and ``detail``.
     """
 
     scenario: Scenario
@@ -89,6 +95,7 @@ class DesResult:
     cutoff_day: np.ndarray
     events_reached: np.ndarray
     scan_delay_days: np.ndarray
+    events: pd.DataFrame
 
     def patient_frame(self) -> pd.DataFrame:
         """The per-patient frame (a copy)."""
@@ -140,19 +147,26 @@ def simulate(scenario: Scenario | str, n_reps: int = 1, rng=None) -> DesResult:
         generators = rng.generators
     else:
         generators = np.random.default_rng(rng).spawn(int(n_reps))
-    frames, cutoffs, reached, delays = [], [], [], []
+    frames, logs, cutoffs, reached, delays = [], [], [], [], []
     for rep, generator in enumerate(generators):
         trial = _Trial(scenario, generator)
         frame, cutoff, events_reached = trial.run()
         frame.insert(0, "rep", rep)
         frames.append(frame)
+        logs += [(rep, *event) for event in trial.log]
         cutoffs.append(cutoff)
         reached.append(events_reached)
         delays.append(float(np.mean(trial.delays)) if trial.delays else 0.0)
     patients = pd.concat(frames, ignore_index=True)
     cutoff_day, events_reached = np.array(cutoffs), np.array(reached)
     metrics = replicate_metrics(scenario, patients, cutoff_day, events_reached)
-    return DesResult(scenario, patients, metrics, cutoff_day, events_reached, np.array(delays))
+    columns = ["rep", "patient", "day", "calendar_day", "event", "detail"]
+    events = pd.DataFrame(logs, columns=columns).sort_values(
+        ["rep", "patient", "calendar_day"], kind="stable", ignore_index=True
+    )
+    return DesResult(
+        scenario, patients, metrics, cutoff_day, events_reached, np.array(delays), events
+    )
 
 
 @dataclass
@@ -261,6 +275,7 @@ class _Trial:
         self.rng = rng
         self.env = simpy.Environment()
         self.delays: list[float] = []
+        self.log: list[tuple[int, float, float, str, str]] = []
         self.slots: dict[int, int] = {}
         self.pfs_events = 0
         self.cutoff = self.env.event()
@@ -282,6 +297,9 @@ class _Trial:
     def now(self, p: _Patient) -> float:
         """Patient time (days since randomisation)."""
         return self.env.now - p.enrol
+
+    def _log(self, p: _Patient, event: str, detail: str = "") -> None:
+        self.log.append((p.index, self.now(p), float(self.env.now), event, detail))
 
     # ---- the trial -------------------------------------------------------------------------
     def run(self) -> tuple[pd.DataFrame, float, bool]:
@@ -417,6 +435,7 @@ class _Trial:
         if trial.dropout_rate_per_day > 0:
             p.dropout_day = p.streams.fate.exponential(1.0 / trial.dropout_rate_per_day)
         p.hazard_next = p.streams.lesions.standard_exponential()
+        self._log(p, "enrolled", self.s.arms[p.arm].name)
         self._baseline_scan(p)
         p.tg[0.0] = self._tg(p, 0.0)
         p.processes = {
@@ -427,6 +446,7 @@ class _Trial:
         }
         if math.isfinite(p.dropout_day):
             yield env.timeout(p.dropout_day)
+            self._log(p, "drop-out")
             for process in p.processes.values():
                 if process.is_alive:
                     process.interrupt("drop-out")
@@ -491,6 +511,7 @@ class _Trial:
                 which = rng.choice(len(rates), p=np.array(rates) / total)
                 if which >= 2:  # first onset of a type
                     p.onset[which - 2] = self.now(p)
+                    self._log(p, "adverse event", names[which - 2])
                     continue
                 if which == 1:  # stop for an unrelated adverse event
                     self._stop(p, crossover)
@@ -509,6 +530,7 @@ class _Trial:
                 episodes += 1
                 if not crossover:
                     p.episodes.append((self.now(p), kind, grade, action))
+                    self._log(p, "dose-limiting episode", f"{names[kind]} grade {grade}: {action}")
                     p.onset.setdefault(kind, self.now(p))  # an episode is also an onset
                 if action == "stop":
                     self._stop(p, crossover)
@@ -533,11 +555,13 @@ class _Trial:
         else:
             p.treatment_end = min(p.treatment_end, self.now(p))
 
-    def _change(self, p: _Patient, level: int, crossover: bool) -> None:
+    def _change(self, p: _Patient, level: int, crossover: bool, why: str = "") -> None:
         """Record a dose change now (the crossover drug's doses are not recorded)."""
         if not crossover:
             p.change_day.append(self.now(p))
             p.change_level.append(level)
+            dose = "off" if level == _OFF else f"{self.dose_mg(level):g} mg/day"
+            self._log(p, "dose", dose + why)
 
     def _stop(self, p: _Patient, crossover: bool) -> None:
         """Treatment stopped for an adverse event."""
@@ -547,7 +571,7 @@ class _Trial:
         p.stop_day = self.now(p)
         p.treatment_end = min(p.treatment_end, p.stop_day)
         if p.change_level[-1] != _OFF:
-            self._change(p, _OFF, crossover)
+            self._change(p, _OFF, crossover, ": treatment stopped")
 
     def _end_crossover(self, p: _Patient) -> None:
         p.crossover_end = self.now(p)
@@ -596,6 +620,7 @@ class _Trial:
                 continue  # the hazard changed: draw again (memoryless)
             t = self.now(p)
             p.death_day = t
+            self._log(p, "death")
             if math.isnan(p.pd_day):
                 self._pfs_event(p, t)
             self._off_study(p, "death")
@@ -610,6 +635,7 @@ class _Trial:
         p.scan_day.append(0.0)
         p.overall.append(int(Response.NA))
         p.target_sum.append(baseline)
+        self._log(p, "scan", f"baseline, target sum {baseline:g} mm")
         if p.nontarget_mm3 > 0:
             p.nontarget_nadir = math.exp(
                 self.s.tumour.nontarget_read_log_sd * reading.standard_normal()
@@ -783,6 +809,8 @@ class _Trial:
         overall = int(block.overall[0, 0])
         p.scan_day.append(t)
         p.overall.append(overall)
+        detail = f"{RESPONSE_NAMES[overall]}, target sum {sum(measured):g} mm"
+        self._log(p, "scan", detail + (", new lesion" if p.new_lesion_seen else ""))
         p.target_sum.append(float(block.target_sum[0, 0]))
         if overall == Response.PD and math.isnan(p.pd_day):
             self._progression(p, t)
@@ -791,12 +819,14 @@ class _Trial:
         trial, env = self.s.trial, self.env
         p.pd_day = t
         p.treatment_end = min(p.treatment_end, t)
+        self._log(p, "progression")
         treatment, death = p.processes["treatment"], p.processes["death"]
         if treatment.is_alive:
             treatment.interrupt("progression")
         self._pfs_event(p, t)
         if p.arm == self.control and p.streams.fate.random() < trial.crossover_probability:
             p.crossover = True
+            self._log(p, "crossover")
             p.processes["crossover"] = env.process(self._treatment(p, crossover=True))
         if death.is_alive:
             death.interrupt("progression")

@@ -275,3 +275,19 @@ def test_engines_agree_on_pooled_pfs_times(both_engines):
         ours, theirs = times(discrete, arm.name), times(vectorised, arm.name)
         assert ks_2samp(ours * 1.10, theirs).pvalue < 1e-3  # the test can see 10%
         assert ks_2samp(ours, theirs).pvalue >= 1e-3, arm.name
+
+
+def test_event_log_tells_each_patients_story(small_run):
+    events, table = small_run.events, small_run.patients
+    assert (events.groupby(["rep", "patient"])["calendar_day"].is_monotonic_increasing).all()
+    assert (events["calendar_day"] <= small_run.cutoff_day[events["rep"]] + 1e-9).all()
+    enrolled = events[events["event"] == "enrolled"].set_index(["rep", "patient"])
+    assert len(enrolled) == table["enrolled"].sum()
+    # the table's first PD and crossover are the log's
+    logged_pd = events[events["event"] == "progression"].set_index(["rep", "patient"])["day"]
+    seen = table.set_index(["rep", "patient"])["pd_day"].dropna()
+    assert np.allclose(logged_pd.reindex(seen.index), seen)
+    crossed = events[events["event"] == "crossover"].set_index(["rep", "patient"]).index
+    assert set(crossed) >= set(table[table["crossover"]].set_index(["rep", "patient"]).index)
+    scans = events[events["event"] == "scan"]
+    assert scans["detail"].str.startswith("PD").sum() >= len(seen)

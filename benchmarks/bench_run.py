@@ -19,7 +19,7 @@ exits with an error.
 Targets (issue "End-to-end run"): under 30 s for 10,000 trials on 2 cores, peak memory under
 2 GiB, at least 15x the lifelines loop.
 
-    python benchmarks/bench_run.py [--n-sims 10000] [--workers 2] [--chunk-size 50]
+    python benchmarks/bench_run.py [--n-sims 10000] [--workers 2] [--chunk-size 100]
         [--subset 50] [--seed 2014]
 """
 
@@ -161,7 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-sims", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunk-size", type=int, default=50)
+    parser.add_argument("--chunk-size", type=int, default=100)
     parser.add_argument("--subset", type=int, default=50)
     parser.add_argument("--seed", type=int, default=2014)
     args = parser.parse_args()

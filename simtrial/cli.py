@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-size",
         type=_positive_int,
         default=None,
-        help="trials per chunk (default 50; 2 with --engine des)",
+        help="trials per chunk (default 100; 2 with --engine des)",
     )
     runner.add_argument("--out", default=None, help="folder for resumable chunk files")
     runner.add_argument("--resume", action="store_true", help="finish the run in --out")

@@ -293,8 +293,9 @@ def run(
         repeated).
     chunk_size : int, optional
         Replicates simulated together (memory grows with it; results do not change).
-        Default 50 for the vectorised engine, 2 for the discrete-event one (so that an
-        interrupted run loses little work and the progress bar moves).
+        Default 100 for the vectorised engine (fastest on this 2-core machine: 50 and 200
+        cost 4-5% more CPU), 2 for the discrete-event one (so that an interrupted run loses
+        little work and the progress bar moves).
     workers : int
         Local processes (1 = in this process).
     backend : object with ``map(function, tasks)``, optional
@@ -328,7 +329,7 @@ def run(
     if engine not in ENGINES:
         raise ValueError(f"`engine` must be one of {ENGINES}, got {engine!r}")
     if chunk_size is None:
-        chunk_size = 50 if engine == "vectorised" else 2
+        chunk_size = 100 if engine == "vectorised" else 2
     for name, value, low in (
         ("n_sims", n_sims, 1),
         ("chunk_size", chunk_size, 1),

@@ -250,12 +250,7 @@ class _Patient:
 
     def level_at(self, t: float) -> int:
         """Dose level in force at patient day ``t``."""
-        level = self.change_level[0]
-        for day, new in zip(self.change_day, self.change_level, strict=True):
-            if day > t:
-                break
-            level = new
-        return level
+        return self.change_level[int(np.searchsorted(self.change_day, t, side="right")) - 1]
 
     def integral(self, times, by_level):
         """Integral from day 0 to ``times`` of ``by_level(level)`` along the dose history,

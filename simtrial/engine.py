@@ -338,7 +338,7 @@ def run(
     ):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
             raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}")
-    if engine == "vectorised":
+    if engine == "vectorised":  # here too, so a refused scenario writes no --out folder
         check_vectorised(scenario)
     seed = root_seed(seed)
     chunks = _chunks(n_sims, chunk_size)

@@ -57,6 +57,13 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 Action = Literal["continue", "interrupt", "reduce", "interrupt_reduce", "interrupt_reduce2", "stop"]
 
 
+def _summing_to_one(probabilities: dict[str, float], what: str) -> dict[str, float]:
+    total = sum(probabilities.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1, got {total:g}")
+    return probabilities
+
+
 class ScenarioError(ValueError):
     """A scenario file or value is invalid; the message says where and what is allowed."""
 
@@ -126,10 +133,7 @@ class Cohort(_Config):
     @field_validator("histology")
     @classmethod
     def _sums_to_one(cls, histology: dict[str, float]) -> dict[str, float]:
-        total = sum(histology.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"histology probabilities must sum to 1, got {total:g}")
-        return histology
+        return _summing_to_one(histology, "histology probabilities")
 
     @model_validator(mode="after")
     def _multipliers_name_histologies(self) -> Cohort:
@@ -221,10 +225,7 @@ class AdverseEvent(_Config):
     @field_validator("grade_probabilities")
     @classmethod
     def _grades_sum_to_one(cls, grades: dict[str, float]) -> dict[str, float]:
-        total = sum(grades.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"grade probabilities must sum to 1, got {total:g}")
-        return grades
+        return _summing_to_one(grades, "grade probabilities")
 
 
 class Toxicity(_Config):
@@ -265,9 +266,7 @@ class Toxicity(_Config):
             raise ValueError(f"rules for grade {empty[0]} list no action")
         if not self.events:
             raise ValueError("events lists no adverse-event type; give at least one")
-        shares = sum(event.dlt_share for event in self.events.values())
-        if abs(shares - 1.0) > 1e-6:
-            raise ValueError(f"events' dlt_share must sum to 1, got {shares:g}")
+        _summing_to_one({k: e.dlt_share for k, e in self.events.items()}, "events' dlt_share")
         return self
 
 

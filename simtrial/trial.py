@@ -77,6 +77,8 @@ class TrialSimulation:
         Days followed for response and PFS (to cut-off or drop-out).
     observed_days : ndarray, shape (row,)
         Days up to which scans and blood draws are seen (follow-up, or death if earlier).
+    scan_seen : ndarray of bool, shape (row, visit)
+        Scans held by then.
     pfs_days, os_days : ndarray, shape (row,)
     pfs_event, os_event : ndarray of bool, shape (row,)
     best : ndarray of int8, shape (row,)
@@ -94,6 +96,7 @@ class TrialSimulation:
     enrolled: np.ndarray
     follow_up_days: np.ndarray
     observed_days: np.ndarray
+    scan_seen: np.ndarray
     pfs_days: np.ndarray
     pfs_event: np.ndarray
     os_days: np.ndarray
@@ -122,8 +125,7 @@ class TrialSimulation:
 
     def _patient_columns(self) -> dict[str, np.ndarray]:
         sim, a = self.patients, self.patients.assessment
-        seen = sim.scan_held & (sim.scan_day <= self.observed_days[:, None])
-        table = sim._patient_columns(self.end_of_treatment, seen)
+        table = sim._patient_columns(self.end_of_treatment, self.scan_seen)
         table["bor"] = RESPONSE_NAMES[self.best]
         table["pd_day"] = np.where(a.pd_day <= self.observed_days, a.pd_day, np.nan)
         table["tg_change_4wk"] = np.where(
@@ -355,6 +357,7 @@ def evaluate_trial(
         enrolled=enrolled,
         follow_up_days=followed,
         observed_days=observed,
+        scan_seen=visible,
         pfs_days=pfs_days,
         pfs_event=pfs_event,
         os_days=os_days,

@@ -4,6 +4,7 @@ The *array door*, :func:`assess_visits`, classifies any number of patients at on
 arrays with leading axes ``(..., visit, lesion)``; the simulator calls it. The *table door*,
 :func:`assess_patient`, takes one patient's real measurements as a long pandas table, checks
 them, and calls the array door. :func:`select_targets` picks target lesions at baseline.
+The rules themselves run patient by patient in compiled loops (numba), each visit once.
 
 The rules follow RECIST 1.1 (Eisenhauer et al., Eur J Cancer 2009;45:228-47) and the
 clarifications of the RECIST working group (EORTC RECIST FAQ). Where the text leaves a
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 __all__ = [
     "RECIST_1_0",
@@ -192,8 +194,6 @@ class VisitAssessment:
 
     target_sum: np.ndarray
     nadir: np.ndarray
-    pct_from_baseline: np.ndarray
-    pct_from_nadir: np.ndarray
     target: np.ndarray
     nontarget: np.ndarray
     new_lesion: np.ndarray
@@ -202,19 +202,28 @@ class VisitAssessment:
     pd_visit: np.ndarray
     pd_day: np.ndarray
 
+    @property
+    def pct_from_baseline(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 100.0 * (self.target_sum / self.target_sum[..., :1] - 1.0)
+
+    @property
+    def pct_from_nadir(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = 100.0 * (self.target_sum / self.nadir - 1.0)
+        return np.where(self.nadir > 0, change, np.nan)
+
 
 def _broadcast(name: str, value, shape: tuple[int, ...], dtype) -> np.ndarray:
     array = np.asarray(value)
+    if array.shape == shape:  # not a read-only broadcast view, which the kernels would copy
+        return array.astype(dtype, copy=False)
     try:
         return np.broadcast_to(array, shape).astype(dtype, copy=False)
     except ValueError:
         raise ValueError(
             f"`{name}` has shape {array.shape}, which does not broadcast to {shape}"
         ) from None
-
-
-def _first_index(mask: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
 def _overall_table() -> np.ndarray:
@@ -240,28 +249,427 @@ def _overall_table() -> np.ndarray:
 
 
 _OVERALL = _overall_table()
-_OVERALL_FLAT = _OVERALL.ravel()
 
 
-def _overall_response(target, nontarget, new_lesion, has_targets, held) -> np.ndarray:
-    """Overall response per visit (``NA`` where the visit is not a held follow-up)."""
-    # one flat index into the table: a single take instead of a four-array fancy index
-    n_codes = len(Response)
-    index = target.astype(np.intp) * n_codes
-    index += nontarget
-    index += new_lesion * (n_codes * n_codes)
-    index += has_targets * (2 * n_codes * n_codes)
-    return np.where(held, np.take(_OVERALL_FLAT, index), np.int8(Response.NA))
+# ------------------------------------------------------------------------------ the kernels
+# The rules run patient by patient in compiled loops (numba): RECIST is sequential per patient
+# (the nadir, PD's finality, confirmation), so one pass over a patient's visits does what
+# numpy needs some thirty whole-array passes for. The Python functions around them check and
+# shape the input and allocate the output; every rule lives in these kernels alone.
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+_INLINE = {**_JIT, "inline": "always"}
+_NA, _CR, _PR, _SD, _NON_CR_NON_PD, _PD, _NE = (int(r) for r in Response)
 
 
-def _any_lesion(mask: np.ndarray) -> np.ndarray:
-    """``mask.any(axis=-1)``, lesion by lesion (numpy reduces a short last axis slowly)."""
-    if mask.shape[-1] == 0:
-        return np.zeros(mask.shape[:-1], bool)
-    out = mask[..., 0].copy()
-    for j in range(1, mask.shape[-1]):
-        out |= mask[..., j]
-    return out
+@njit(**_INLINE)
+def _classify_patient(
+    i,
+    first,
+    sizes,
+    lesion_mask,
+    nodal,
+    visit_mask,
+    new_lesion,
+    nontarget,
+    baseline_sum,
+    low,
+    after_cr,
+    overall_table,
+    rules,
+    lesions,
+    gone_below,
+    target,
+    overall,
+    target_sum,
+    nadir,
+):
+    """Per-visit rules for patient ``i``'s visits ``first`` onwards, from the nadir ``low``
+    and whether the latest held visit was an overall CR; returns both after the visits.
+    ``rules`` = (PR ratio, PD ratio, PD minimum mm, node gone below mm, nodes by short
+    axis, reappearance after CR is PD); ``lesions`` and ``gone_below`` are scratch space, one
+    entry per lesion slot."""
+    pr_ratio, pd_ratio, pd_min_mm, node_gone_mm = rules[0], rules[1], rules[2], rules[3]
+    by_short_axis, reappearance = rules[4] != 0.0, rules[5] != 0.0
+    tol = SIZE_TOLERANCE_MM
+    n_visits, n_lesions = sizes.shape[1], sizes.shape[2]
+    # the patient's target lesions and the size below which each counts as gone
+    n_targets = 0
+    for j in range(n_lesions):
+        if lesion_mask[i, j]:
+            lesions[n_targets] = j
+            gone_below[n_targets] = node_gone_mm - tol if by_short_axis and nodal[i, j] else tol
+            n_targets += 1
+    has_targets = n_targets > 0
+    for v in range(first, n_visits):
+        if not visit_mask[i, v]:
+            target[i, v] = _NA
+            overall[i, v] = _NA
+            target_sum[i, v] = np.nan
+            nadir[i, v] = np.nan
+            continue
+        total = 0.0
+        incomplete = False
+        present = False  # a target lesion not gone (non-nodal > 0, node >= 10 mm)
+        for t in range(n_targets):
+            size = sizes[i, v, lesions[t]]
+            if np.isnan(size):
+                incomplete = True
+            else:
+                total += size
+                present |= size >= gone_below[t]
+        code = _NA
+        if has_targets:
+            # the rules in decreasing order of precedence: PD, NE, CR, PR, else SD; the
+            # measured lesions alone can make PD (a missing one can only add to the sum)
+            increase = total - low
+            if increase > tol and total >= pd_ratio * low - tol and increase >= pd_min_mm - tol:
+                code = _PD
+            elif incomplete:
+                code = _NE
+            elif not present:
+                code = _CR
+            elif total <= pr_ratio * baseline_sum + tol:
+                code = _PR
+            else:
+                code = _SD
+        response = overall_table[int(has_targets), int(new_lesion[i, v]), code, nontarget[i, v]]
+        # a target lesion present right after an overall CR is PD (it never changes a CR)
+        if reappearance and after_cr and present and has_targets:
+            code = _PD
+            response = _PD
+        target[i, v] = code
+        overall[i, v] = response
+        target_sum[i, v] = total if has_targets and not incomplete else np.nan
+        nadir[i, v] = low if has_targets else np.nan
+        if has_targets and not incomplete and total < low:
+            low = total
+        after_cr = response == _CR
+    return low, after_cr
+
+
+@njit(**_INLINE)
+def _best_of_patient(i, overall, day, visit_mask, has_targets, options, confirming):
+    """Best overall response and first PD visit of patient ``i`` (see :func:`assess_visits`);
+    marks in ``confirming`` the visits that confirm an earlier response (every CR / PR before
+    PD without confirmation). ``options`` = (confirm, days to confirm, days of SD, ...), the
+    day thresholds already made inclusive."""
+    confirm, gap, min_sd = options[0] != 0.0, options[1], options[2]
+    n_visits = overall.shape[1]
+    pd_visit = -1
+    for v in range(1, n_visits):
+        if visit_mask[i, v] and overall[i, v] == _PD:
+            pd_visit = v
+            break
+    last = pd_visit if pd_visit >= 0 else n_visits - 1
+    confirmed_cr = confirmed_pr = stable_long_enough = False
+    # a response at v is confirmed by the latest later visit with the same or a better one
+    latest_cr = latest_cr_pr = -np.inf
+    for v in range(last, 0, -1):
+        if not visit_mask[i, v]:
+            continue
+        response = overall[i, v]
+        if response == _CR or response == _PR:
+            if not confirm:
+                confirmed_pr = True
+                confirmed_cr |= response == _CR
+            else:
+                confirmed_pr |= latest_cr_pr - day[i, v] >= gap
+                latest_cr_pr = max(latest_cr_pr, day[i, v])
+                if response == _CR:
+                    confirmed_cr |= latest_cr - day[i, v] >= gap
+                    latest_cr = max(latest_cr, day[i, v])
+        if response == _CR or response == _PR or response == _SD or response == _NON_CR_NON_PD:
+            stable_long_enough |= day[i, v] - day[i, 0] >= min_sd
+    confirming[:] = False
+    earliest = np.inf
+    for v in range(1, last + 1):
+        response = overall[i, v]
+        if visit_mask[i, v] and (response == _CR or response == _PR):
+            confirming[v] = not confirm or day[i, v] - earliest >= gap
+            earliest = min(earliest, day[i, v])
+    if confirmed_cr:
+        return _CR, pd_visit
+    if confirmed_pr:
+        return _PR, pd_visit
+    if stable_long_enough:
+        return (_SD if has_targets else _NON_CR_NON_PD), pd_visit
+    return (_PD if pd_visit >= 0 else _NE), pd_visit
+
+
+@njit(**_INLINE)
+def _finish_patient(
+    i,
+    target,
+    overall,
+    day,
+    visit_mask,
+    new_lesion,
+    nontarget,
+    has_targets,
+    overall_table,
+    options,
+    confirming,
+    nontarget_out,
+    new_lesion_out,
+    best,
+    pd_visit,
+    pd_day,
+):
+    """Best response, first PD and continued response of patient ``i``;
+    ``target`` and ``overall`` are updated in place. ``options`` = (confirm, days to
+    confirm, days of SD, continued response)."""
+    code, first_pd = _best_of_patient(i, overall, day, visit_mask, has_targets, options, confirming)
+    best[i] = code
+    pd_visit[i] = first_pd
+    pd_day[i] = day[i, first_pd] if first_pd >= 0 else np.nan
+    continued = options[3] != 0.0
+    established = False  # a response, once established (confirmed if asked), persists (FAQ)
+    for v in range(overall.shape[1]):
+        follow_up = v >= 1 and visit_mask[i, v]
+        if not follow_up:
+            overall[i, v] = _NA
+        elif (
+            continued
+            and established
+            and (first_pd < 0 or v <= first_pd)
+            and target[i, v] == _SD
+            and has_targets
+        ):
+            target[i, v] = _PR
+            overall[i, v] = overall_table[1, int(new_lesion[i, v]), _PR, nontarget[i, v]]
+        established |= confirming[v]
+        nontarget_out[i, v] = nontarget[i, v] if follow_up else _NA
+        new_lesion_out[i, v] = new_lesion[i, v] and follow_up
+
+
+@njit(**_JIT)
+def _classify_kernel(
+    sizes,
+    lesion_mask,
+    nodal,
+    visit_mask,
+    new_lesion,
+    nontarget,
+    baseline_sum,
+    nadir_before,
+    previous_cr_before,
+    overall_table,
+    rules,
+    target,
+    overall,
+    target_sum,
+    nadir,
+    nadir_after,
+    previous_cr_after,
+):
+    """:func:`classify_block` for every patient."""
+    lesions = np.empty(sizes.shape[2], np.intp)
+    gone_below = np.empty(sizes.shape[2])
+    for i in range(sizes.shape[0]):
+        nadir_after[i], previous_cr_after[i] = _classify_patient(
+            i,
+            0,
+            sizes,
+            lesion_mask,
+            nodal,
+            visit_mask,
+            new_lesion,
+            nontarget,
+            baseline_sum[i],
+            nadir_before[i],
+            previous_cr_before[i],
+            overall_table,
+            rules,
+            lesions,
+            gone_below,
+            target,
+            overall,
+            target_sum,
+            nadir,
+        )
+
+
+@njit(**_JIT)
+def _finish_kernel(
+    target,
+    overall,
+    day,
+    visit_mask,
+    new_lesion,
+    nontarget,
+    has_targets,
+    overall_table,
+    options,
+    nontarget_out,
+    new_lesion_out,
+    best,
+    pd_visit,
+    pd_day,
+):
+    """:func:`finish_assessment` for every patient (``target``, ``overall`` in place)."""
+    confirming = np.zeros(overall.shape[1], np.bool_)
+    for i in range(overall.shape[0]):
+        _finish_patient(
+            i,
+            target,
+            overall,
+            day,
+            visit_mask,
+            new_lesion,
+            nontarget,
+            has_targets[i],
+            overall_table,
+            options,
+            confirming,
+            nontarget_out,
+            new_lesion_out,
+            best,
+            pd_visit,
+            pd_day,
+        )
+
+
+@njit(**_JIT)
+def _best_kernel(overall, day, visit_mask, has_targets, options, best, pd_visit, pd_day):
+    """:func:`best_overall_response` for every patient."""
+    confirming = np.zeros(overall.shape[1], np.bool_)
+    for i in range(overall.shape[0]):
+        code, first_pd = _best_of_patient(
+            i, overall, day, visit_mask, has_targets[i], options, confirming
+        )
+        best[i] = code
+        pd_visit[i] = first_pd
+        pd_day[i] = day[i, first_pd] if first_pd >= 0 else np.nan
+
+
+@njit(**_INLINE)
+def _check_patient(i, sizes, lesion_mask, day, visit_mask, nontarget, allowed, found):
+    """Record in ``found`` (rule, (patient, visit, lesion)) the first input of patient ``i``
+    that each rule rejects, unless an earlier patient broke that rule: negative size, target
+    without a positive baseline size, baseline not held, held visit without a finite day,
+    held visit not after the held one before it, non-target code not allowed. Returns
+    whether the patient broke none."""
+    valid = True
+    n_visits, n_lesions = sizes.shape[1], sizes.shape[2]
+    negative = False  # found without a branch per size, located only if there is one
+    for v in range(n_visits):
+        for j in range(n_lesions):
+            negative |= sizes[i, v, j] < 0
+    if negative:
+        valid = False
+        for v in range(n_visits):
+            for j in range(n_lesions):
+                if sizes[i, v, j] < 0 and found[0, 0] < 0:
+                    found[0, 0], found[0, 1], found[0, 2] = i, v, j
+    for j in range(n_lesions):
+        if lesion_mask[i, j] and not sizes[i, 0, j] > 0:
+            valid = False
+            if found[1, 0] < 0:
+                found[1, 0], found[1, 2] = i, j
+    if not visit_mask[i, 0]:
+        valid = False
+        if found[2, 0] < 0:
+            found[2, 0] = i
+    last_held = -np.inf
+    for v in range(n_visits):
+        if not allowed[nontarget[i, v] & 0xFF]:
+            valid = False
+            if found[5, 0] < 0:
+                found[5, 0], found[5, 1] = i, v
+        if visit_mask[i, v]:
+            if not np.isfinite(day[i, v]):
+                valid = False
+                if found[3, 0] < 0:
+                    found[3, 0], found[3, 1] = i, v
+            elif v > 0 and not day[i, v] > last_held:
+                valid = False
+                if found[4, 0] < 0:
+                    found[4, 0], found[4, 1] = i, v
+            last_held = max(last_held, day[i, v])
+    return valid
+
+
+@njit(**_JIT)
+def _assess_kernel(
+    sizes,
+    lesion_mask,
+    nodal,
+    day,
+    visit_mask,
+    new_lesion,
+    nontarget,
+    allowed,
+    overall_table,
+    rules,
+    options,
+    found,
+    target,
+    overall,
+    target_sum,
+    nadir,
+    nontarget_out,
+    new_lesion_out,
+    best,
+    pd_visit,
+    pd_day,
+):
+    """:func:`assess_visits` for every patient, one pass: checks, baseline, per-visit rules,
+    best response. Patients that break a rule are only checked (the caller raises)."""
+    n_lesions = sizes.shape[2]
+    confirming = np.zeros(sizes.shape[1], np.bool_)
+    lesions = np.empty(n_lesions, np.intp)
+    gone_below = np.empty(n_lesions)
+    for i in range(sizes.shape[0]):
+        if not _check_patient(i, sizes, lesion_mask, day, visit_mask, nontarget, allowed, found):
+            continue
+        baseline_sum = 0.0
+        has_targets = False
+        for j in range(n_lesions):
+            if lesion_mask[i, j]:
+                baseline_sum += sizes[i, 0, j]
+                has_targets = True
+        target[i, 0] = overall[i, 0] = _NA
+        target_sum[i, 0] = nadir[i, 0] = baseline_sum if has_targets else np.nan
+        _classify_patient(
+            i,
+            1,
+            sizes,
+            lesion_mask,
+            nodal,
+            visit_mask,
+            new_lesion,
+            nontarget,
+            baseline_sum,
+            baseline_sum,
+            False,
+            overall_table,
+            rules,
+            lesions,
+            gone_below,
+            target,
+            overall,
+            target_sum,
+            nadir,
+        )
+        _finish_patient(
+            i,
+            target,
+            overall,
+            day,
+            visit_mask,
+            new_lesion,
+            nontarget,
+            has_targets,
+            overall_table,
+            options,
+            confirming,
+            nontarget_out,
+            new_lesion_out,
+            best,
+            pd_visit,
+            pd_day,
+        )
 
 
 def _sum_lesions(values: np.ndarray) -> np.ndarray:
@@ -344,67 +752,56 @@ def classify_block(
     ``sizes`` (n, visit, lesion), masks and codes (n, visit), ``lesion_mask`` / ``nodal``
     (n, lesion); no input checks (see :func:`assess_visits`).
     """
-    r = Response
-    tol = SIZE_TOLERANCE_MM
-    sizes = decimal_sizes(sizes)
-    n, n_visits = visit_mask.shape
-    if n_visits == 0:
-        empty = np.zeros((n, 0), np.int8)
-        return VisitBlock(empty, empty, np.zeros((n, 0)), np.zeros((n, 0)), state)
-    has_targets = lesion_mask.any(axis=-1)
-    by_short_axis = nodal & criteria.nodes_by_short_axis
-    gone_below = np.where(by_short_axis, criteria.node_normal_mm - tol, tol)  # (n, lesion)
+    n, n_visits = np.shape(visit_mask)
+    block = VisitBlock(
+        np.empty((n, n_visits), np.int8),
+        np.empty((n, n_visits), np.int8),
+        np.empty((n, n_visits)),
+        np.empty((n, n_visits)),
+        RecistState(state.baseline_sum, np.empty(n), np.empty(n, bool)),
+    )
+    _classify_kernel(
+        _writable(decimal_sizes(sizes), np.float64),
+        _writable(lesion_mask, np.bool_),
+        _writable(nodal, np.bool_),
+        _writable(visit_mask, np.bool_),
+        _writable(new_lesion, np.bool_),
+        _writable(nontarget, np.int8),
+        _writable(state.baseline_sum, np.float64),
+        _writable(state.nadir, np.float64),
+        _writable(state.previous_cr, np.bool_),
+        _OVERALL,
+        _rules(criteria),
+        block.target,
+        block.overall,
+        block.target_sum,
+        block.nadir,
+        block.state.nadir,
+        block.state.previous_cr,
+    )
+    return block
 
-    # every visit at once: the only sequential quantity, the nadir, is a running minimum
-    missing = np.isnan(sizes)
-    target_lesion = lesion_mask[:, None, :]
-    if missing.any():
-        incomplete = _any_lesion(target_lesion & missing)
-        visit_sum = _sum_lesions(np.where(target_lesion & ~missing, sizes, 0.0))
-    else:  # every target measured (as in a simulation): two fewer passes
-        incomplete = np.zeros((n, n_visits), bool)
-        visit_sum = _sum_lesions(np.where(target_lesion, sizes, 0.0))
-    present = _any_lesion(target_lesion & (sizes >= gone_below[:, None, :]))
-    complete = visit_mask & ~incomplete & has_targets[:, None]
-    running_min = _accumulate(np.minimum, np.where(complete, visit_sum, np.inf))
-    running_min = np.minimum(running_min, state.nadir[:, None])
-    nadir = np.empty((n, n_visits))
-    nadir[:, :1] = state.nadir[:, None]
-    nadir[:, 1:] = running_min[:, :-1]
-    increase = visit_sum - nadir
-    pd_by_sum = (increase > tol) & (visit_sum >= (1 + criteria.pd_increase) * nadir - tol)
-    if criteria.pd_min_increase_mm is not None:
-        pd_by_sum &= increase >= criteria.pd_min_increase_mm - tol
-    pr = visit_sum <= (1 - criteria.pr_decrease) * state.baseline_sum[:, None] + tol
-    # the rules in increasing order of precedence: PD, then NE, CR, PR, else SD
-    target = np.full((n, n_visits), r.SD, np.int8)
-    target[pr] = r.PR
-    target[~present] = r.CR
-    target[incomplete] = r.NE
-    target[pd_by_sum] = r.PD
-    target[~has_targets] = r.NA
-    target[~visit_mask] = r.NA
-    overall = _overall_response(target, nontarget, new_lesion, has_targets[:, None], visit_mask)
 
-    # whether the latest held visit before each visit was an overall CR, carried forward
-    # visit by visit (a block has few visits)
-    after_cr = np.empty((n, n_visits), bool)
-    previous_cr = state.previous_cr
-    for visit in range(n_visits):
-        after_cr[:, visit] = previous_cr
-        is_cr = overall[:, visit] == r.CR
-        previous_cr = np.where(visit_mask[:, visit], is_cr, previous_cr)
-    # a target lesion present right after an overall CR is PD; that rule never changes an
-    # overall CR itself, so it can be applied after the fact
-    if criteria.reappearance_after_cr_is_pd:
-        reappeared = after_cr & present & visit_mask & has_targets[:, None]
-        if reappeared.any():
-            target[reappeared] = r.PD
-            overall[reappeared] = r.PD
-    target_sum = np.where(visit_mask & has_targets[:, None] & ~incomplete, visit_sum, np.nan)
-    nadir = np.where(visit_mask & has_targets[:, None], nadir, np.nan)
-    after = RecistState(state.baseline_sum, running_min[:, -1], previous_cr)
-    return VisitBlock(target, overall, target_sum, nadir, after)
+def _writable(array, dtype) -> np.ndarray:
+    """``array`` as the kernels take it: C-contiguous and writable (one compiled version per
+    kernel); copied only if it is not already."""
+    return np.require(array, dtype, "CW")
+
+
+def _rules(criteria: Criteria) -> np.ndarray:
+    """The numbers of ``criteria`` that :func:`_classify_kernel` applies."""
+    pd_min_mm = -np.inf if criteria.pd_min_increase_mm is None else criteria.pd_min_increase_mm
+    return np.array(
+        [
+            1 - criteria.pr_decrease,
+            1 + criteria.pd_increase,
+            pd_min_mm,
+            criteria.node_normal_mm,
+            criteria.nodes_by_short_axis,
+            criteria.reappearance_after_cr_is_pd,
+        ],
+        float,
+    )
 
 
 def assess_visits(
@@ -518,53 +915,56 @@ def assess_visits(
         if nontarget is None
         else _broadcast("nontarget", nontarget, visit_shape, np.int8)
     )
-    _check_arrays(sizes, lesion_mask, day, visit_mask, nontarget)
-
     n = int(np.prod(lead, dtype=np.int64))
-    sizes = sizes.reshape(n, n_visits, n_lesions)
-    nodal, lesion_mask = nodal.reshape(n, n_lesions), lesion_mask.reshape(n, n_lesions)
-    day, visit_mask = day.reshape(n, n_visits), visit_mask.reshape(n, n_visits)
-    new_lesion, nontarget = new_lesion.reshape(n, n_visits), nontarget.reshape(n, n_visits)
-
-    has_targets = lesion_mask.any(axis=-1)
-    baseline_sum = np.where(lesion_mask, sizes[:, 0, :], 0).sum(axis=-1, dtype=float)
-    block = classify_block(
-        sizes[:, 1:],
-        lesion_mask=lesion_mask,
-        nodal=nodal,
-        visit_mask=visit_mask[:, 1:],
-        new_lesion=new_lesion[:, 1:],
-        nontarget=nontarget[:, 1:],
-        criteria=criteria,
-        state=RecistState.at_baseline(baseline_sum),
+    sizes = _writable(sizes.reshape(n, n_visits, n_lesions), np.float64)
+    day, nontarget = _writable(day.reshape(n, n_visits), np.float64), nontarget.reshape(n, n_visits)
+    out = _empty_assessment(n, n_visits)
+    found = np.full((6, 3), -1, np.int64)
+    _assess_kernel(
+        sizes,
+        _writable(lesion_mask.reshape(n, n_lesions), np.bool_),
+        _writable(nodal.reshape(n, n_lesions), np.bool_),
+        day,
+        _writable(visit_mask.reshape(n, n_visits), np.bool_),
+        _writable(new_lesion.reshape(n, n_visits), np.bool_),
+        _writable(nontarget, np.int8),
+        _ALLOWED_NONTARGET,
+        _OVERALL,
+        _rules(criteria),
+        _best_options(confirm, confirm_days, min_sd_days, criteria.continued_response),
+        found,
+        out.target,
+        out.overall,
+        out.target_sum,
+        out.nadir,
+        out.nontarget,
+        out.new_lesion,
+        out.best,
+        out.pd_visit,
+        out.pd_day,
     )
-    target = np.concatenate([np.zeros((n, 1), np.int8), block.target], axis=1)
-    overall = np.concatenate([np.zeros((n, 1), np.int8), block.overall], axis=1)
-    target_sum = np.concatenate([baseline_sum[:, None], block.target_sum], axis=1)
-    target_sum[~has_targets, 0] = np.nan
-    nadir_at = np.concatenate([baseline_sum[:, None], block.nadir], axis=1)
-    nadir_at[~has_targets, 0] = np.nan
-    result = finish_assessment(
-        target=target,
-        overall=overall,
-        target_sum=target_sum,
-        nadir=nadir_at,
-        day=day,
-        visit_mask=visit_mask,
-        new_lesion=new_lesion,
-        nontarget=nontarget,
-        has_targets=has_targets,
-        criteria=criteria,
-        confirm=confirm,
-        confirm_days=confirm_days,
-        min_sd_days=min_sd_days,
-    )
+    _raise_invalid(found, sizes, day, nontarget, lead)
     per_visit = {"best", "pd_visit", "pd_day"}
     return VisitAssessment(
         **{
             name: value.reshape(lead if name in per_visit else visit_shape)
-            for name, value in vars(result).items()
+            for name, value in vars(out).items()
         }
+    )
+
+
+def _empty_assessment(n: int, n_visits: int) -> VisitAssessment:
+    shape = (n, n_visits)
+    return VisitAssessment(
+        target_sum=np.empty(shape),
+        nadir=np.empty(shape),
+        target=np.empty(shape, np.int8),
+        nontarget=np.empty(shape, np.int8),
+        new_lesion=np.empty(shape, bool),
+        overall=np.empty(shape, np.int8),
+        best=np.empty(n, np.int8),
+        pd_visit=np.empty(n, np.intp),
+        pd_day=np.empty(n),
     )
 
 
@@ -589,120 +989,40 @@ def finish_assessment(
     The last step of :func:`assess_visits` (shapes (n, visit), visit 0 = baseline): the best
     overall response, the FAQ's continued response for display, percentages of change.
     """
-    r = Response
-    n, n_visits = overall.shape
-    follow_up = visit_mask & (np.arange(n_visits) >= 1)
-    best, pd_visit, pd_day, confirming, before_pd = _best_response(
-        overall, day, follow_up, has_targets, confirm, confirm_days, min_sd_days
+    n, n_visits = np.shape(overall)
+    out = VisitAssessment(
+        target_sum=np.asarray(target_sum, float),
+        nadir=np.asarray(nadir, float),
+        target=np.array(target, np.int8),  # copies: the kernel writes the displayed codes
+        nontarget=np.empty((n, n_visits), np.int8),
+        new_lesion=np.empty((n, n_visits), bool),
+        overall=np.array(overall, np.int8),
+        best=np.empty(n, np.int8),
+        pd_visit=np.empty(n, np.intp),
+        pd_day=np.empty(n),
     )
-    if criteria.continued_response:
-        # a response, once established (confirmed if asked), persists until PD (FAQ)
-        established = _accumulate(np.logical_or, confirming)
-        established[:, 1:] = established[:, :-1].copy()
-        established[:, 0] = False
-        persists = established & before_pd & (target == r.SD) & has_targets[:, None]
-        if persists.any():
-            target = np.where(persists, r.PR, target).astype(np.int8)
-            # only the visits turned PR change their overall response
-            overall = np.where(follow_up, overall, np.int8(r.NA))
-            row, visit = np.nonzero(persists)
-            overall[row, visit] = _overall_response(
-                target[row, visit],
-                nontarget[row, visit],
-                new_lesion[row, visit],
-                has_targets[row],
-                True,
-            )
-    baseline_sum = target_sum[:, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct_from_baseline = 100.0 * (target_sum / baseline_sum[:, None] - 1.0)
-        pct_from_nadir = np.where(nadir > 0, 100.0 * (target_sum / nadir - 1.0), np.nan)
-    return VisitAssessment(
-        target_sum=target_sum,
-        nadir=nadir,
-        pct_from_baseline=pct_from_baseline,
-        pct_from_nadir=pct_from_nadir,
-        target=target,
-        nontarget=np.where(follow_up, nontarget, r.NA).astype(np.int8),
-        new_lesion=new_lesion & follow_up,
-        overall=overall,
-        best=best,
-        pd_visit=pd_visit,
-        pd_day=pd_day,
+    _finish_kernel(
+        out.target,
+        out.overall,
+        _writable(day, np.float64),
+        _writable(visit_mask, np.bool_),
+        _writable(new_lesion, np.bool_),
+        _writable(nontarget, np.int8),
+        _writable(has_targets, np.bool_),
+        _OVERALL,
+        _best_options(confirm, confirm_days, min_sd_days, criteria.continued_response),
+        out.nontarget,
+        out.new_lesion,
+        out.best,
+        out.pd_visit,
+        out.pd_day,
     )
-
-
-def _best_response(overall, day, follow_up, has_targets, confirm, confirm_days, min_sd_days):
-    """Best overall response from per-visit codes, shapes (n, visit); see assess_visits."""
-    r = Response
-    n_visits = overall.shape[1]
-    visit_index = np.arange(n_visits)
-    is_pd = (overall == r.PD) & follow_up
-    pd_visit = np.where(is_pd.any(axis=1), np.argmax(is_pd, axis=1), -1)
-    before_pd = follow_up & ((pd_visit[:, None] < 0) | (visit_index <= pd_visit[:, None]))
-    responded = np.where(before_pd, overall, np.int8(r.NA))
-    is_cr = responded == r.CR
-    is_cr_or_pr = is_cr | (responded == r.PR)
-    # days since baseline (with baseline on day 0, as simulated, the days themselves: the
-    # subtraction of a broadcast column costs more than the rest of this step)
-    elapsed = day if not day[:, 0].any() else day - day[:, :1]
-
-    if confirm:
-        # visit v is confirmed by a later w with day_w - day_v >= confirm_days: it is enough
-        # to try the latest such day (the difference grows with day_w), and a visit w
-        # confirms an earlier response if it does so for the earliest one
-        gap = confirm_days - 1e-9
-        confirmed_cr = np.zeros_like(is_cr)
-        confirmed_pr = np.zeros_like(is_cr)
-        confirming = np.zeros_like(is_cr)
-        rows = np.flatnonzero(is_cr_or_pr.any(axis=-1))  # only patients with a CR or PR
-        d, cr, cr_pr = day[rows], is_cr[rows], is_cr_or_pr[rows]
-        with np.errstate(invalid="ignore"):
-            latest_cr = _after(np.where(cr, d, -np.inf), np.maximum)
-            latest_cr_pr = _after(np.where(cr_pr, d, -np.inf), np.maximum)
-            earliest_cr_pr = _before(np.where(cr_pr, d, np.inf), np.minimum)
-            confirmed_cr[rows] = cr & (latest_cr - d >= gap)
-            confirmed_pr[rows] = cr_pr & (latest_cr_pr - d >= gap)
-            confirming[rows] = cr_pr & (d - earliest_cr_pr >= gap)
-    else:
-        confirmed_cr, confirmed_pr, confirming = is_cr, is_cr_or_pr, is_cr_or_pr
-
-    stable = (responded == r.SD) | (responded == r.NON_CR_NON_PD) | is_cr_or_pr
-    with np.errstate(invalid="ignore"):
-        stable_long_enough = (stable & (elapsed >= min_sd_days - 1e-9)).any(axis=-1)
-    best = np.select(
-        [
-            confirmed_cr.any(axis=-1),
-            confirmed_pr.any(axis=-1),
-            stable_long_enough & has_targets,
-            stable_long_enough,
-            pd_visit >= 0,
-        ],
-        [r.CR, r.PR, r.SD, r.NON_CR_NON_PD, r.PD],
-        r.NE,
-    ).astype(np.int8)
-    rows = np.arange(len(pd_visit))
-    pd_day = np.where(pd_visit >= 0, day[rows, np.maximum(pd_visit, 0)], np.nan)
-    return best, pd_visit, pd_day, confirming, before_pd
-
-
-def _after(values: np.ndarray, ufunc) -> np.ndarray:
-    """``ufunc`` (maximum or minimum) of the values at later visits, per visit (the
-    identity where there are none); float arrays of shape (n, visit)."""
-    out = np.empty_like(values)
-    out[:, -1] = -np.inf if ufunc is np.maximum else np.inf
-    for visit in range(values.shape[1] - 2, -1, -1):
-        ufunc(out[:, visit + 1], values[:, visit + 1], out=out[:, visit])
     return out
 
 
-def _before(values: np.ndarray, ufunc) -> np.ndarray:
-    """``ufunc`` of the values at earlier visits, per visit (the identity where none)."""
-    out = np.empty_like(values)
-    out[:, 0] = -np.inf if ufunc is np.maximum else np.inf
-    for visit in range(1, values.shape[1]):
-        ufunc(out[:, visit - 1], values[:, visit - 1], out=out[:, visit])
-    return out
+def _best_options(confirm, confirm_days, min_sd_days, continued=False) -> np.ndarray:
+    """Options of the best-response kernels; the day thresholds inclusive to 1e-9 day."""
+    return np.array([confirm, confirm_days - 1e-9, min_sd_days - 1e-9, continued], float)
 
 
 def _accumulate(ufunc, values: np.ndarray) -> np.ndarray:
@@ -794,55 +1114,61 @@ def best_overall_response(
     )
     has_targets = _broadcast("has_targets", has_targets, lead, bool)
     n = int(np.prod(lead, dtype=np.int64))
-    follow_up = mask.reshape(n, n_visits) & (np.arange(n_visits) >= 1)
-    day = day.reshape(n, n_visits)
-    best, pd_visit, pd_day, _, _ = _best_response(
-        overall.reshape(n, n_visits),
-        day,
-        follow_up,
-        has_targets.reshape(n),
-        confirm,
-        confirm_days,
-        min_sd_days,
+    result = BestResponse(np.empty(n, np.int8), np.empty(n, np.intp), np.empty(n))
+    _best_kernel(
+        _writable(overall.reshape(n, n_visits), np.int8),
+        _writable(day.reshape(n, n_visits), np.float64),
+        _writable(mask.reshape(n, n_visits), np.bool_),
+        _writable(has_targets.reshape(n), np.bool_),
+        _best_options(confirm, confirm_days, min_sd_days),
+        result.best,
+        result.pd_visit,
+        result.pd_day,
     )
-    return BestResponse(best.reshape(lead), pd_visit.reshape(lead), pd_day.reshape(lead))
+    return BestResponse(*(value.reshape(lead) for value in vars(result).values()))
 
 
-def _check_arrays(sizes, lesion_mask, day, visit_mask, nontarget) -> None:
-    """Reject input the rules cannot apply to, naming the first offending position."""
-    negative = sizes < 0
-    if negative.any():
-        at = _first_index(negative)
-        raise ValueError(f"`sizes` must be >= 0 mm (0 = disappeared); got {sizes[at]} at {at}")
-    baseline = sizes[..., 0, :]
-    bad_baseline = lesion_mask & ~(baseline > 0)
-    if bad_baseline.any():
-        at = _first_index(bad_baseline)
+_ALLOWED_NONTARGET = np.isin(np.arange(256).astype(np.uint8).astype(np.int8), _NONTARGET_CODES)
+
+
+def _raise_invalid(found, sizes, day, nontarget, lead) -> None:
+    """The error for the first rule (in :func:`_check_patient`'s order) the input breaks,
+    naming the first offending position in the caller's leading axes ``lead``."""
+    negative, baseline, unheld, no_day, not_after, code = (tuple(row) for row in found)
+
+    def at(i, *rest) -> tuple[int, ...]:
+        return tuple(int(x) for x in np.unravel_index(i, lead)) + tuple(int(x) for x in rest)
+
+    if negative[0] >= 0:
+        i, v, j = negative
         raise ValueError(
-            f"every target lesion needs a baseline size > 0 mm; got {baseline[at]} at "
-            f"(..., lesion) index {at}"
+            f"`sizes` must be >= 0 mm (0 = disappeared); got {sizes[i, v, j]} at {at(i, v, j)}"
         )
-    if not visit_mask[..., 0].all():
-        at = _first_index(~visit_mask[..., 0])
-        raise ValueError(f"`visit_mask` must hold the baseline visit (index 0); not at {at}")
-    if not np.isfinite(day[visit_mask]).all():
-        raise ValueError("`day` must be finite at every held visit")
-    if day.shape[-1] > 1:
-        # compare each held visit with the previous held one: carry the last held day forward
-        held_day = np.where(visit_mask, day, -np.inf)
-        last_held = np.maximum.accumulate(held_day, axis=-1)
-        not_after = visit_mask[..., 1:] & ~(day[..., 1:] > last_held[..., :-1])
-        if not_after.any():
-            at = _first_index(not_after)
-            raise ValueError(
-                f"`day` must increase strictly over held visits; visit {at[-1] + 1} at "
-                f"{at[:-1]} is not after the visit before it"
-            )
-    allowed = np.isin(nontarget, np.array(_NONTARGET_CODES, dtype=np.int8))
-    if not allowed.all():
-        at = _first_index(~allowed)
+    if baseline[0] >= 0:
+        i, _, j = baseline
+        raise ValueError(
+            f"every target lesion needs a baseline size > 0 mm; got {sizes[i, 0, j]} at "
+            f"(..., lesion) index {at(i, j)}"
+        )
+    if unheld[0] >= 0:
+        raise ValueError(
+            f"`visit_mask` must hold the baseline visit (index 0); not at {at(unheld[0])}"
+        )
+    if no_day[0] >= 0:
+        i, v, _ = no_day
+        raise ValueError(f"`day` must be finite at every held visit; got {day[i, v]} at {at(i, v)}")
+    if not_after[0] >= 0:
+        i, v, _ = not_after
+        raise ValueError(
+            f"`day` must increase strictly over held visits; visit {v} at {at(i)} is not after "
+            "the visit before it"
+        )
+    if code[0] >= 0:
+        i, v, _ = code
         names = ", ".join(c.name for c in _NONTARGET_CODES)
-        raise ValueError(f"`nontarget` codes must be one of {names}; got {nontarget[at]} at {at}")
+        raise ValueError(
+            f"`nontarget` codes must be one of {names}; got {nontarget[i, v]} at {at(i, v)}"
+        )
 
 
 # ------------------------------------------------------------------------------- table door

@@ -222,7 +222,7 @@ def test_batching_equals_one_patient_at_a_time(cohort, confirm, layout):
         name: np.asarray(getattr(together, name)).reshape(
             (n, *getattr(together, name).shape[len(lead) :])
         )
-        for name in together.__dataclass_fields__
+        for name in [*together.__dataclass_fields__, "pct_from_baseline", "pct_from_nadir"]
     }
     for i, (patient, slots) in enumerate(zip(cohort.patients, cohort.visit_slots, strict=True)):
         alone = assess(patient.arrays, criteria, confirm=confirm)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtri
 
 from simtrial.scenario import Scenario
@@ -117,29 +118,55 @@ def _segment_index(
 
     ``rows`` selects the rows of ``change_day`` that ``times`` belongs to (default all).
     """
-    # one compare per change column (cheaper than a (row, time, change) compare), counted in
-    # int8 (a quarter of the memory traffic of int64)
-    index = np.zeros(times.shape, np.int8 if change_day.shape[1] < 128 else np.intp)
-    if times.size == 0:
-        return index.astype(np.intp)
-    last = times.max()
-    if np.isnan(last):  # a NaN time is before no change: search every column for the others
-        last = np.inf
-    for column in range(1, change_day.shape[1]):
-        day = change_day[:, column] if rows is None else change_day[rows, column]
-        # a row's changes are in time order (unused ones +inf): once no row has reached this
-        # column by the last time, no later column counts either
-        if not day.min() <= last:
-            break
-        index += np.less_equal(day[:, None], times).view(np.int8)
-    return index.astype(np.intp)
+    times = np.require(times, np.float64, "CW")
+    rows = np.arange(len(times)) if rows is None else np.require(rows, np.intp, "CW")
+    index = np.empty(times.shape, np.intp)
+    _segment_kernel(
+        np.require(change_day, np.float64, "CW"), rows, times, np.zeros(len(times), np.intp), index
+    )
+    return index
+
+
+@njit(cache=True, nogil=True)
+def _segment_kernel(change_day, rows, times, start, out):
+    """Per (row, time), the last change column at or before the time, stepping forward from
+    ``start`` (a column at or before every time of the row); a row's changes are in time
+    order, unused columns +inf."""
+    width = change_day.shape[1]
+    for i in range(times.shape[0]):
+        r = rows[i]
+        for j in range(times.shape[1]):
+            column = start[i]
+            while column + 1 < width and change_day[r, column + 1] <= times[i, j]:
+                if not np.isfinite(change_day[r, column + 1]):
+                    break
+                column += 1
+            out[i, j] = column
+
+
+@njit(cache=True, nogil=True)
+def _integrals_kernel(change_day, change_level, table, rows, times, segment, out):
+    """Integrals from day 0 of the piecewise-constant functions ``table`` (function, level,
+    with the value off drug last) at ``times`` in ``segment``: shape (function, row, time).
+    The segments before are summed in order, each as value x length."""
+    off = table.shape[1] - 1
+    for i in range(times.shape[0]):
+        r = rows[i]
+        for j in range(times.shape[1]):
+            last = segment[i, j]
+            for f in range(table.shape[0]):
+                total = 0.0
+                for column in range(last):
+                    level = change_level[r, column]
+                    length = change_day[r, column + 1] - change_day[r, column]
+                    total += table[f, level if level >= 0 else off] * length
+                level = change_level[r, last]
+                elapsed = times[i, j] - change_day[r, last]
+                out[f, i, j] = table[f, level if level >= 0 else off] * elapsed + total
 
 
 class LevelIntegrals:
     """Integrals from day 0 of functions of the dose level, for evaluation at many times.
-
-    The per-row cumulative integrals at the change points are computed once; :meth:`at`
-    then only finds each time's segment.
 
     Parameters
     ----------
@@ -154,33 +181,12 @@ class LevelIntegrals:
     def __init__(self, change_day, change_level, by_level, off_value):
         by_level = np.atleast_2d(np.asarray(by_level, float))
         off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
-        # rows are filled from the left (unused changes +inf at the end): drop the columns
-        # no row uses
-        used = change_day.shape[1]
-        while used > 1 and not np.isfinite(change_day[:, used - 1]).any():
-            used -= 1
-        self.day = change_day[:, :used]
-        self._padded_day = np.concatenate(  # flat, with +inf after each row's last column
-            [self.day, np.full((len(self.day), 1), np.inf)], axis=1
-        ).ravel()
-        length = np.zeros(self.day.shape)  # of each segment; 0 for the last one
-        np.subtract(
-            self.day[:, 1:],
-            self.day[:, :-1],
-            out=length[:, :-1],
-            where=np.isfinite(self.day[:, 1:]),
-        )
-        table = np.concatenate([by_level, off_value[:, None]], axis=1)  # level -1 -> off
-        self.values = np.take(table, change_level[:, :used], axis=1, mode="wrap")
-        # a running sum column by column: cumsum along a short last axis is slow
-        area = self.values * length
-        self.cumulative = np.zeros(self.values.shape)
-        for column in range(1, used):
-            np.add(
-                self.cumulative[:, :, column - 1],
-                area[:, :, column - 1],
-                out=self.cumulative[:, :, column],
-            )
+        self.day = np.require(change_day, np.float64, "CW")
+        self.level = np.require(change_level, np.intp, "CW")
+        self.table = np.ascontiguousarray(np.concatenate([by_level, off_value[:, None]], axis=1))
+
+    def _rows(self, times: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        return np.arange(len(times)) if rows is None else np.require(rows, np.intp, "CW")
 
     def segment(
         self, times: np.ndarray, rows: np.ndarray | None = None, *, start: np.ndarray | None = None
@@ -189,21 +195,15 @@ class LevelIntegrals:
         at or before it.
 
         ``start``, shape (row,), is a column known to be at or before every time of its row
-        (the segment of an earlier time): the search then steps forward from it, a step or
-        two between scans, instead of comparing every column.
+        (the segment of an earlier time): the search then steps forward from it.
         """
-        if start is None:
-            return _segment_index(self.day, times, rows)
-        width = self.day.shape[1] + 1  # the change days and a +inf column after them
-        rows = np.arange(len(self.day)) if rows is None else rows
-        index = np.repeat(np.asarray(start, np.intp)[:, None], times.shape[1], axis=1)
-        following = index + (rows * width + 1)[:, None]  # flat position of the next change
-        while True:
-            passed = np.take(self._padded_day, following) <= times
-            if not passed.any():
-                return index
-            index += passed
-            following += passed
+        times = np.require(times, np.float64, "CW")
+        start = np.zeros(len(times), np.intp) if start is None else start
+        index = np.empty(times.shape, np.intp)
+        _segment_kernel(
+            self.day, self._rows(times, rows), times, np.require(start, np.intp, "CW"), index
+        )
+        return index
 
     def at(
         self,
@@ -215,14 +215,18 @@ class LevelIntegrals:
         """The integrals at ``times`` (shape (row, time), for ``rows`` if given):
         shape (function, row, time). ``segment`` is :meth:`segment` of these times, if known.
         """
-        used = self.day.shape[1]
-        flat = self.segment(times, rows) if segment is None else segment.copy()
-        flat += (np.arange(len(self.day)) if rows is None else rows)[:, None] * used
-        elapsed = times - np.take(self.day, flat)
-        out = np.empty((len(self.values), *times.shape))
-        for integral, cumulative, values in zip(out, self.cumulative, self.values, strict=True):
-            np.multiply(np.take(values, flat), elapsed, out=integral)
-            integral += np.take(cumulative, flat)
+        times = np.require(times, np.float64, "CW")
+        segment = self.segment(times, rows) if segment is None else segment
+        out = np.empty((len(self.table), *times.shape))
+        _integrals_kernel(
+            self.day,
+            self.level,
+            self.table,
+            self._rows(times, rows),
+            times,
+            np.require(segment, np.intp, "CW"),
+            out,
+        )
         return out
 
 

@@ -145,24 +145,39 @@ def _segment_kernel(change_day, rows, times, start, out):
 
 
 @njit(cache=True, nogil=True)
-def _integrals_kernel(change_day, change_level, table, rows, times, segment, out):
+def _integrals_kernel(change_day, change_level, table, rows, times, start, segment, out):
     """Integrals from day 0 of the piecewise-constant functions ``table`` (function, level,
-    with the value off drug last) at ``times`` in ``segment``: shape (function, row, time).
-    The segments before are summed in order, each as value x length."""
+    with the value off drug last) at ``times``: shape (function, row, time). Each time's
+    segment is searched from ``start`` (see :func:`_segment_kernel`) into ``segment``; the
+    segments before it are summed in order, each as value x length (a row's running sums
+    carry over from one time to a later one)."""
     off = table.shape[1] - 1
+    width = change_day.shape[1]
+    total = np.zeros(table.shape[0])
     for i in range(times.shape[0]):
         r = rows[i]
+        summed = 0  # segments already in ``total``
+        total[:] = 0.0
         for j in range(times.shape[1]):
-            last = segment[i, j]
+            last = start[i]
+            while last + 1 < width and change_day[r, last + 1] <= times[i, j]:
+                if not np.isfinite(change_day[r, last + 1]):
+                    break
+                last += 1
+            segment[i, j] = last
+            if last < summed:
+                summed = 0
+                total[:] = 0.0
+            for column in range(summed, last):
+                level = change_level[r, column]
+                length = change_day[r, column + 1] - change_day[r, column]
+                for f in range(table.shape[0]):
+                    total[f] += table[f, level if level >= 0 else off] * length
+            summed = last
+            level = change_level[r, last]
+            elapsed = times[i, j] - change_day[r, last]
             for f in range(table.shape[0]):
-                total = 0.0
-                for column in range(last):
-                    level = change_level[r, column]
-                    length = change_day[r, column + 1] - change_day[r, column]
-                    total += table[f, level if level >= 0 else off] * length
-                level = change_level[r, last]
-                elapsed = times[i, j] - change_day[r, last]
-                out[f, i, j] = table[f, level if level >= 0 else off] * elapsed + total
+                out[f, i, j] = table[f, level if level >= 0 else off] * elapsed + total[f]
 
 
 class LevelIntegrals:
@@ -210,13 +225,19 @@ class LevelIntegrals:
         times: np.ndarray,
         rows: np.ndarray | None = None,
         *,
+        start: np.ndarray | None = None,
         segment: np.ndarray | None = None,
     ) -> np.ndarray:
         """The integrals at ``times`` (shape (row, time), for ``rows`` if given):
-        shape (function, row, time). ``segment`` is :meth:`segment` of these times, if known.
+        shape (function, row, time).
+
+        ``start`` is as in :meth:`segment`; ``segment``, if given, an integer array of the
+        times' shape, receives :meth:`segment` of the times.
         """
         times = np.require(times, np.float64, "CW")
-        segment = self.segment(times, rows) if segment is None else segment
+        start = np.zeros(len(times), np.intp) if start is None else start
+        if segment is None:
+            segment = np.empty(times.shape, np.intp)
         out = np.empty((len(self.table), *times.shape))
         _integrals_kernel(
             self.day,
@@ -224,7 +245,8 @@ class LevelIntegrals:
             self.table,
             self._rows(times, rows),
             times,
-            np.require(segment, np.intp, "CW"),
+            np.require(start, np.intp, "CW"),
+            segment,
             out,
         )
         return out

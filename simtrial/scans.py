@@ -14,6 +14,7 @@ hazard). Scans after a patient's first PD are marked as not held. With the study
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import expit
 
 from simtrial.dosing import LevelIntegrals
@@ -30,6 +31,8 @@ from simtrial.streams import for_rows
 from simtrial.tumour import burden_weights, diameters, relative_volume, weighted_burden
 
 __all__ = ["BLOCK_VISITS", "ScanResults", "exposure_integrals", "scan_group"]
+
+_PD = int(Response.PD)
 
 #: Follow-up visits simulated together before patients with PD are dropped.
 BLOCK_VISITS = 4
@@ -129,8 +132,8 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         # cumulative exposure, and its shielding integral for new lesions, at the block's scans
         # a patient's dose segment at the block's scans, searched from the previous block's
         known = np.where(d.min(axis=1) >= p["last_day"], p["segment"], 0)
-        segment = integrals.segment(d, active, start=known)
-        exposure, shielded = integrals.at(d, active, segment=segment)
+        segment = np.empty(d.shape, np.intp)
+        exposure, shielded = integrals.at(d, active, start=known, segment=segment)
         p["segment"] = segment[:, -1]
         volume = relative_volume(
             p["growth"].T,
@@ -232,25 +235,75 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
                 lesion_mask[:, None, :], true_mm, np.float32(0.0)
             )
             out.measured_mm[target_rows, span, :k] = measured
-        out.new_lesion[target_rows, span] = seen
-        out.nontarget[target_rows, span] = code
+        # the block's per-visit results into their rows of ``out``, in one pass
+        first_follow = 1 if start == 0 else 0  # baseline has no response
+        keep = np.empty(active.size, bool)
+        _store_block(
+            target_rows,
+            start,
+            first_follow,
+            seen,
+            code,
+            result.target,
+            result.overall,
+            result.target_sum,
+            result.nadir,
+            out.new_lesion,
+            out.nontarget,
+            out.target,
+            out.overall,
+            out.target_sum,
+            out.nadir,
+            keep,
+        )
         out.scanned_to[target_rows] = stop
-        follow_span = slice(start + 1, stop) if start == 0 else span
-        out.target[target_rows, follow_span] = result.target
-        out.overall[target_rows, follow_span] = result.overall
-        out.target_sum[target_rows, follow_span] = result.target_sum
-        out.nadir[target_rows, follow_span] = result.nadir
         if start == 0:
             has_targets = lesion_mask.any(axis=1)
             out.target_sum[target_rows, 0] = np.where(has_targets, recist.baseline_sum, np.nan)
             out.nadir[target_rows, 0] = out.target_sum[target_rows, 0]
         recist = result.state
-        keep = ~(result.overall == Response.PD).any(axis=1)
         if not keep.all():
             active = active[keep]
             p = {name: value[..., keep] for name, value in p.items()}
             recist = recist.rows(keep)
         start = stop
+
+
+@njit(cache=True, nogil=True)
+def _store_block(
+    rows,
+    start,
+    first_follow,
+    seen,
+    code,
+    target,
+    overall,
+    target_sum,
+    nadir,
+    out_new_lesion,
+    out_nontarget,
+    out_target,
+    out_overall,
+    out_target_sum,
+    out_nadir,
+    keep,
+):
+    """Write a block's visits (columns ``start`` onwards of ``out_*``; the RECIST results
+    from its visit ``first_follow`` on) into ``rows``; ``keep`` the rows without PD."""
+    for i in range(rows.size):
+        r = rows[i]
+        for v in range(seen.shape[1]):
+            out_new_lesion[r, start + v] = seen[i, v]
+            out_nontarget[r, start + v] = code[i, v]
+        progressed = False
+        for v in range(target.shape[1]):
+            column = start + first_follow + v
+            out_target[r, column] = target[i, v]
+            out_overall[r, column] = overall[i, v]
+            out_target_sum[r, column] = target_sum[i, v]
+            out_nadir[r, column] = nadir[i, v]
+            progressed |= overall[i, v] == _PD
+        keep[i] = not progressed
 
 
 def _patients_fastest(values: np.ndarray) -> np.ndarray:

@@ -155,19 +155,28 @@ def test_integrate_matches_a_per_row_reference(decision_run):
 
 def test_segment_search_stepping_forward_matches_the_full_search(decision_run):
     # the scan stage steps forward from an earlier scan's segment; any start at or before
-    # the answer must give the full search's answer, and so must a NaN-free subset of rows
+    # the answer must give the search from day 0's answer, and so must a subset of rows
     doses = decision_run.doses
     integrals = LevelIntegrals(doses.change_day, doses.change_level, [[1.0, 0.7, 0.4, 0.2]], 0.0)
     rng = np.random.default_rng(1)
     rows = np.sort(rng.choice(len(doses.change_day), 500, replace=False))
     times = np.sort(rng.uniform(0, 1100, (rows.size, 5)), axis=1)
     full = integrals.segment(times, rows)
+    assert (full > 0).any()  # some times lie after a dose change
     for start in (np.zeros(rows.size, np.intp), rng.integers(0, full[:, 0] + 1)):
         stepped = integrals.segment(times, rows, start=start)
         np.testing.assert_array_equal(stepped, full)
-        np.testing.assert_array_equal(
-            integrals.at(times, rows, segment=stepped), integrals.at(times, rows)
-        )
+        segment = np.empty(times.shape, np.intp)
+        at = integrals.at(times, rows, start=start, segment=segment)
+        np.testing.assert_array_equal(segment, full)
+        np.testing.assert_array_equal(at, integrals.at(times, rows))
+    # times in any order: the running sums carried from one time to the next give, to the
+    # last bit, what each time alone gives
+    shuffled = rng.permuted(times, axis=1)
+    one_by_one = np.concatenate(
+        [integrals.at(shuffled[:, [j]], rows) for j in range(shuffled.shape[1])], axis=2
+    )
+    np.testing.assert_array_equal(integrals.at(shuffled, rows), one_by_one)
     # a NaN time is before every change and leaves the other times' search alone
     times[0, 2] = np.nan
     index = integrals.segment(times, rows)

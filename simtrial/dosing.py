@@ -447,20 +447,40 @@ def _next_event(target, rate, now, cycle_start, cycle_end) -> tuple[np.ndarray, 
     """Time of the next event under hazards constant within each cycle, and its cycle.
 
     ``target`` is a unit-exponential draw per row; ``rate`` has shape (row, cycle); the last
-    cycle lasts for ever. Rows with no event get +inf.
+    cycle lasts for ever. Rows with no event get +inf (and cycle 0).
     """
-    start = np.maximum(cycle_start, now[:, None])
-    length = np.maximum(cycle_end - start, 0.0)
-    with np.errstate(invalid="ignore"):
-        mass = np.where(rate > 0, rate * length, 0.0)
-    cumulative = np.cumsum(mass, axis=1)
-    reached = cumulative >= target[:, None]
-    piece = np.argmax(reached, axis=1)
-    rows = np.arange(len(now))
-    before = np.where(piece > 0, cumulative[rows, piece - 1], 0.0)
-    with np.errstate(divide="ignore"):
-        tau = start[rows, piece] + (target - before) / rate[rows, piece]
-    return np.where(reached.any(axis=1), tau, np.inf), piece
+    tau = np.empty(len(now))
+    piece = np.empty(len(now), np.intp)
+    _next_event_kernel(
+        np.require(target, np.float64, "CW"),
+        np.require(rate, np.float64, "CW"),
+        np.require(now, np.float64, "CW"),
+        np.require(cycle_start, np.float64, "CW"),
+        np.require(cycle_end, np.float64, "CW"),
+        tau,
+        piece,
+    )
+    return tau, piece
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _next_event_kernel(target, rate, now, cycle_start, cycle_end, tau, piece):
+    """:func:`_next_event` row by row: the hazard mass of the cycles from ``now`` on, summed
+    in order until it reaches the target, then inverted within that cycle."""
+    for i in range(now.size):
+        tau[i] = np.inf
+        piece[i] = 0
+        total = 0.0
+        for c in range(cycle_start.size):
+            start = max(cycle_start[c], now[i])
+            length = max(cycle_end[c] - start, 0.0)
+            before = total
+            if rate[i, c] > 0:
+                total += rate[i, c] * length
+            if total >= target[i]:
+                tau[i] = start + (target[i] - before) / rate[i, c]
+                piece[i] = c
+                break
 
 
 def _draw_onsets(rng, history, scenario, susceptibility, dose_factor, horizon_days):

@@ -746,9 +746,9 @@ def classify_block(
 ) -> VisitBlock:
     """The per-visit RECIST rules for consecutive follow-up visits, given the state before.
 
-    The rule implementation behind :func:`assess_visits`, which calls it once for all
-    follow-up visits; a simulator that stops scanning at progression calls it block by block
-    (responses of a visit depend only on earlier visits, through ``state``). Shapes:
+    The same compiled rules as :func:`assess_visits`, for a simulator that stops scanning at
+    progression and so classifies visits block by block (responses of a visit depend only on
+    earlier visits, through ``state``). Shapes:
     ``sizes`` (n, visit, lesion), masks and codes (n, visit), ``lesion_mask`` / ``nodal``
     (n, lesion); no input checks (see :func:`assess_visits`).
     """

@@ -305,7 +305,7 @@ def evaluate_trial(
     observed = np.minimum(followed, death_before)  # scans and draws seen up to this day
     visible = sim.scan_held & (sim.scan_day <= observed[:, None])
     evaluable = visible & (a.overall != Response.NE) & (np.arange(sim.scan_day.shape[1]) >= 1)
-    last_scan = np.where(evaluable, sim.scan_day, 0.0).max(axis=1)
+    last_scan = _last_along_visits(np.where(evaluable, sim.scan_day, 0.0))
     if trial.pfs_model == "exponential":
         last_scan = followed  # observed continuously: censored at the end of follow-up
     pfs_days = np.where(pfs_event, first_event, last_scan)
@@ -373,6 +373,14 @@ def evaluate_trial(
 def _exponential(draw: np.ndarray, rate: float) -> np.ndarray:
     """Event times from unit-exponential draws at a constant rate (+inf at rate 0)."""
     return draw / rate if rate > 0 else np.full(draw.shape, np.inf)
+
+
+def _last_along_visits(values: np.ndarray) -> np.ndarray:
+    """``values.max(axis=1)``, visit by visit (numpy reduces a short last axis slowly)."""
+    out = values[:, 0].copy()
+    for visit in range(1, values.shape[1]):
+        np.maximum(out, values[:, visit], out=out)
+    return out
 
 
 def _death_day(draw, progression, on_drug_after, trial) -> np.ndarray:

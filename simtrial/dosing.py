@@ -527,37 +527,76 @@ def _invert_drug_hazard(
     (susceptibility x dose factor x cycle multiplier) piecewise constant between dose
     changes and cycle starts: exact inversion of the cumulative hazard at the ``target``
     unit-exponential draws, shape (type, row). ``dose_factor`` by level, -1 (off) last."""
-    n = len(change_day)
-    cycle_start = cycle_days * np.arange(len(multipliers))
-    # breakpoints: dose changes and cycle starts; within a piece the hazard is constant.
-    # Unused breakpoints sit at a far day instead of +inf, so no arithmetic needs masking.
+    out = np.empty(target.shape)
+    _invert_drug_hazard_kernel(
+        np.require(change_day, np.float64, "CW"),
+        np.require(change_level, np.intp, "CW"),
+        np.require(susceptibility, np.float64, "CW"),
+        np.require(dose_factor, np.float64, "CW"),
+        np.require(multipliers, np.float64, "CW"),
+        cycle_days * np.arange(len(multipliers), dtype=float),
+        np.require(target, np.float64, "CW"),
+        np.require(a, np.float64, "CW").ravel(),
+        np.require(b, np.float64, "CW").ravel(),
+        out,
+    )
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _invert_drug_hazard_kernel(
+    change_day,
+    change_level,
+    susceptibility,
+    dose_factor,
+    multipliers,
+    cycle_start,
+    target,
+    a,
+    b,
+    out,
+):
+    """:func:`_invert_drug_hazard` row by row. The breakpoints are the dose changes and the
+    cycle starts merged in time order (a change first on a tie); unused ones sit at a far
+    day instead of +inf, so no arithmetic needs masking."""
     far = 1e9
-    cycle_points = np.broadcast_to(cycle_start[1:], (n, len(cycle_start) - 1))
-    points = np.concatenate([change_day, cycle_points], axis=1)
-    at_cycles = np.take_along_axis(change_level, _segment_index(change_day, cycle_points), 1)
-    level = np.concatenate([change_level, at_cycles], axis=1)
-    order = np.argsort(points, axis=1, kind="stable")
-    # from here on (point, row) layout, so that numpy's inner loops run over the rows, not
-    # over the few breakpoints or event types
-    day = np.minimum(np.take_along_axis(points, order, axis=1), far).T.copy()
-    level = np.take_along_axis(level, order, axis=1).T
-    cycle = np.searchsorted(cycle_start, day, side="right") - 1
-    density = susceptibility * dose_factor[level] * multipliers[cycle]
-    load = np.zeros(day.shape)  # integral of the drug density up to each breakpoint
-    for point in range(1, len(day)):
-        load[point] = load[point - 1] + density[point - 1] * (day[point] - day[point - 1])
-    # the crossing piece: the last breakpoint where the cumulative hazard a x load + b x day
-    # is still below the target, counted breakpoint by breakpoint (in int8, the count is
-    # small) rather than from a (type, point, row) array
-    below = np.zeros(target.shape, np.int8 if len(day) < 128 else np.intp)
-    for point in range(len(day)):
-        below += np.less(a * load[point] + b * day[point], target).view(np.int8)
-    index = np.maximum(below.astype(np.intp) - 1, 0)
-    start = np.take_along_axis(day, index, axis=0)
-    reached = a * np.take_along_axis(load, index, axis=0) + b * start
-    slope = a * np.take_along_axis(density, index, axis=0) + b
-    with np.errstate(divide="ignore"):
-        return start + (target - reached) / slope
+    n_changes, n_cycles = change_day.shape[1], cycle_start.size
+    n_points = n_changes + n_cycles - 1
+    day = np.empty(n_points)
+    density = np.empty(n_points)
+    load = np.empty(n_points)  # integral of the drug density up to each breakpoint
+    for r in range(change_day.shape[0]):
+        change, cycle_point, cycle, level = 0, 1, 0, 0
+        for point in range(n_points):
+            if n_cycles <= cycle_point or (
+                change < n_changes and change_day[r, change] <= cycle_start[cycle_point]
+            ):
+                day[point] = min(change_day[r, change], far)
+                level = change_level[r, change]  # a cycle start keeps the level in force
+                change += 1
+            else:
+                day[point] = min(cycle_start[cycle_point], far)
+                cycle_point += 1
+            while cycle + 1 < n_cycles and cycle_start[cycle + 1] <= day[point]:
+                cycle += 1
+            factor = dose_factor[level if level >= 0 else dose_factor.size + level]
+            density[point] = susceptibility[r] * factor * multipliers[cycle]
+            load[point] = (
+                0.0
+                if point == 0
+                else load[point - 1] + density[point - 1] * (day[point] - day[point - 1])
+            )
+        for kind in range(a.size):
+            # the crossing piece: the last breakpoint where the cumulative hazard is still
+            # below the target
+            below = 0
+            for point in range(n_points):
+                below += a[kind] * load[point] + b[kind] * day[point] < target[kind, r]
+            index = max(below - 1, 0)
+            start = day[index]
+            reached = a[kind] * load[index] + b[kind] * start
+            slope = a[kind] * density[index] + b[kind]
+            out[kind, r] = start + (target[kind, r] - reached) / slope
 
 
 def _stop(rows, when, on_treatment, stop_day, level, append_change) -> None:

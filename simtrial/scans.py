@@ -131,7 +131,10 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         nontarget_volume = p["nontarget_volume"]
         # cumulative exposure, and its shielding integral for new lesions, at the block's scans
         # a patient's dose segment at the block's scans, searched from the previous block's
-        known = np.where(d.min(axis=1) >= p["last_day"], p["segment"], 0)
+        earliest = d[:, 0].copy()  # d.min(axis=1), visit by visit (a short last axis)
+        for visit in range(1, d.shape[1]):
+            np.minimum(earliest, d[:, visit], out=earliest)
+        known = np.where(earliest >= p["last_day"], p["segment"], 0)
         segment = np.empty(d.shape, np.intp)
         exposure, shielded = integrals.at(d, active, start=known, segment=segment)
         p["segment"] = segment[:, -1]
@@ -264,7 +267,8 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         recist = result.state
         if not keep.all():
             active = active[keep]
-            p = {name: value[..., keep] for name, value in p.items()}
+            kept = np.flatnonzero(keep)
+            p = {name: np.take(value, kept, axis=-1) for name, value in p.items()}
             recist = recist.rows(keep)
         start = stop
 

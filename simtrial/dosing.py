@@ -153,11 +153,8 @@ def _integrals_kernel(change_day, change_level, table, rows, times, start, segme
     carry over from one time to a later one)."""
     off = table.shape[1] - 1
     width = change_day.shape[1]
-    total = np.zeros(table.shape[0])
     for i in range(times.shape[0]):
         r = rows[i]
-        summed = 0  # segments already in ``total``
-        total[:] = 0.0
         for j in range(times.shape[1]):
             last = start[i]
             while last + 1 < width and change_day[r, last + 1] <= times[i, j]:
@@ -165,19 +162,25 @@ def _integrals_kernel(change_day, change_level, table, rows, times, start, segme
                     break
                 last += 1
             segment[i, j] = last
-            if last < summed:
-                summed = 0
-                total[:] = 0.0
-            for column in range(summed, last):
-                level = change_level[r, column]
-                length = change_day[r, column + 1] - change_day[r, column]
-                for f in range(table.shape[0]):
-                    total[f] += table[f, level if level >= 0 else off] * length
-            summed = last
-            level = change_level[r, last]
-            elapsed = times[i, j] - change_day[r, last]
-            for f in range(table.shape[0]):
-                out[f, i, j] = table[f, level if level >= 0 else off] * elapsed + total[f]
+    # function by function, the running sum in a local (not an array the stores may alias)
+    for f in range(table.shape[0]):
+        for i in range(times.shape[0]):
+            r = rows[i]
+            summed = 0  # segments already in ``total``
+            total = 0.0
+            for j in range(times.shape[1]):
+                last = segment[i, j]
+                if last < summed:
+                    summed = 0
+                    total = 0.0
+                for column in range(summed, last):
+                    level = change_level[r, column]
+                    length = change_day[r, column + 1] - change_day[r, column]
+                    total += table[f, level if level >= 0 else off] * length
+                summed = last
+                level = change_level[r, last]
+                elapsed = times[i, j] - change_day[r, last]
+                out[f, i, j] = table[f, level if level >= 0 else off] * elapsed + total
 
 
 class LevelIntegrals:

@@ -3,7 +3,8 @@ scenario and replicate count, measured in the same run.
 
 Both go through :func:`simtrial.engine.run` on one process (``workers=1``), so both include
 the trial layer, every per-replicate metric and the summary; CPU time (``process_time``) is
-printed beside wall time, the ratio is of CPU times.
+printed beside wall time, the ratio is of CPU times. An untimed trial through each engine
+first compiles the kernels (or loads them from numba's cache), which both share.
 
     python benchmarks/bench_des.py [--reps 20] [--pitoia-reps 200]
 """
@@ -36,6 +37,8 @@ def main() -> None:
     parser.add_argument("--pitoia-reps", type=int, default=200, help="Pitoia replicates")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
+    for engine in ("vectorised", "des"):
+        timed(SCENARIOS["pitoia2014"], 1, engine)
     for name, reps in (("decision", args.reps), ("pitoia2014", args.pitoia_reps)):
         fast_wall, fast_cpu = timed(SCENARIOS[name], reps, "vectorised")
         slow_wall, slow_cpu = timed(SCENARIOS[name], reps, "des")

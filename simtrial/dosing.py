@@ -152,16 +152,7 @@ def _integrals_kernel(change_day, change_level, table, rows, times, start, segme
     segments before it are summed in order, each as value x length (a row's running sums
     carry over from one time to a later one)."""
     off = table.shape[1] - 1
-    width = change_day.shape[1]
-    for i in range(times.shape[0]):
-        r = rows[i]
-        for j in range(times.shape[1]):
-            last = start[i]
-            while last + 1 < width and change_day[r, last + 1] <= times[i, j]:
-                if not np.isfinite(change_day[r, last + 1]):
-                    break
-                last += 1
-            segment[i, j] = last
+    _segment_kernel(change_day, rows, times, start, segment)
     # function by function, the running sum in a local (not an array the stores may alias)
     for f in range(table.shape[0]):
         for i in range(times.shape[0]):

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from simtrial.cohort import _sort_descending, simulate_cohort
-from simtrial.dosing import ACTIONS, OFF, LevelIntegrals, simulate_dosing
+from simtrial.dosing import ACTIONS, OFF, LevelIntegrals, _invert_drug_hazard, simulate_dosing
 from simtrial.imaging import read_targets
 from simtrial.patients import simulate_patients
 from simtrial.recist import Response
@@ -223,6 +223,49 @@ def test_episode_times_are_exponential_under_a_constant_hazard(decision):
     first = doses.episode_day[:, 0]
     # KS test at the 0.1% level: fails by chance once in 1,000 seeds; this seed is fixed
     assert stats.kstest(first, "expon", args=(0, 100.0)).pvalue > 1e-3
+
+
+def test_adverse_event_onsets_invert_the_cumulative_hazard(decision_run):
+    # the onset solves a x integral(density) + b x t = target, the density piecewise
+    # constant between dose changes and cycle starts; a per-row reference walks the pieces
+    doses = decision_run.doses
+    rows = np.flatnonzero((doses.change_level != OFF).any(axis=1))[:300]
+    assert (np.isfinite(doses.change_day[rows, 1:]).sum(axis=1) >= 2).any()  # real histories
+    dose_factor = np.array([1.0, 0.8, 0.55, 0.3, 0.0])  # by level, off last
+    multipliers = np.array([2.0, 1.3, 1.0])
+    cycle_days = 28.0
+    rng = np.random.default_rng(4)
+    target = rng.standard_exponential((2, rows.size))
+    a, b = np.array([[0.02], [0.004]]), np.array([[0.0], [0.001]])
+    onset = _invert_drug_hazard(
+        doses.change_day[rows],
+        doses.change_level[rows],
+        np.full(rows.size, 1.5),
+        dose_factor,
+        multipliers,
+        cycle_days,
+        target,
+        a,
+        b,
+    )
+    for column, row in enumerate(rows):
+        days, levels = doses.change_day[row], doses.change_level[row]
+        cuts = sorted({*days[np.isfinite(days)].tolist(), cycle_days, 2 * cycle_days})
+        for kind in range(2):
+            hazard, expected = 0.0, None
+            for start, end in zip(cuts, [*cuts[1:], np.inf], strict=True):
+                level = levels[np.searchsorted(days, start, side="right") - 1]
+                cycle = min(int(start // cycle_days), len(multipliers) - 1)
+                density = 1.5 * dose_factor[level] * multipliers[cycle]
+                slope = a[kind, 0] * density + b[kind, 0]
+                if slope > 0 and hazard + slope * (end - start) >= target[kind, column]:
+                    expected = start + (target[kind, column] - hazard) / slope
+                    break
+                hazard += slope * (end - start) if slope > 0 else 0.0
+            if expected is None:
+                assert onset[kind, column] == np.inf or onset[kind, column] > 1e9
+            else:
+                assert onset[kind, column] == pytest.approx(expected, rel=1e-10)
 
 
 # --- tumour dynamics, imaging and RECIST

@@ -7,7 +7,14 @@ import pytest
 from scipy import stats
 
 from simtrial.cohort import _sort_descending, simulate_cohort
-from simtrial.dosing import ACTIONS, OFF, LevelIntegrals, _invert_drug_hazard, simulate_dosing
+from simtrial.dosing import (
+    ACTIONS,
+    OFF,
+    LevelIntegrals,
+    _invert_drug_hazard,
+    _next_event,
+    simulate_dosing,
+)
 from simtrial.imaging import read_targets
 from simtrial.patients import simulate_patients
 from simtrial.recist import Response
@@ -223,6 +230,21 @@ def test_episode_times_are_exponential_under_a_constant_hazard(decision):
     first = doses.episode_day[:, 0]
     # KS test at the 0.1% level: fails by chance once in 1,000 seeds; this seed is fixed
     assert stats.kstest(first, "expon", args=(0, 100.0)).pvalue > 1e-3
+
+
+def test_next_event_walks_the_cycles_from_now():
+    # cycles [0, 28), [28, 56), [56, inf) with hazards 0.01, 0.02, 0.05 per day
+    cycle_start, cycle_end = np.array([0.0, 28.0, 56.0]), np.array([28.0, 56.0, np.inf])
+    rate = np.tile([0.01, 0.02, 0.05], (4, 1))
+    rate[3] = [0.01, 0.0, 0.0]  # no hazard after the first cycle
+    now = np.array([0.0, 10.0, 60.0, 0.0])
+    target = np.array([0.2, 0.5, 0.1, 0.5])
+    tau, piece = _next_event(target, rate, now, cycle_start, cycle_end)
+    # row 0: 0.28 in cycle 0 is enough -> 0.2 / 0.01; row 1: 0.18 + 0.56 -> in cycle 1
+    # after (0.5 - 0.18) / 0.02 days; row 2: in the last cycle from day 60; row 3: never
+    np.testing.assert_allclose(tau[:3], [20.0, 28.0 + 0.32 / 0.02, 60.0 + 0.1 / 0.05])
+    assert tau[3] == np.inf
+    np.testing.assert_array_equal(piece[:3], [0, 1, 2])
 
 
 def test_adverse_event_onsets_invert_the_cumulative_hazard(decision_run):

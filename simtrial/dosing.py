@@ -111,19 +111,18 @@ class DoseHistory:
         return table[self.level_at(times)]
 
 
-def _segment_index(
-    change_day: np.ndarray, times: np.ndarray, rows: np.ndarray | None = None
-) -> np.ndarray:
-    """Per time, the column of the last change at or before it, shape (row, time).
-
-    ``rows`` selects the rows of ``change_day`` that ``times`` belongs to (default all).
-    """
+def _segment_index(change_day: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per time, the column of the last change at or before it, shape (row, time)."""
     times = np.require(times, np.float64, "CW")
-    rows = np.arange(len(times)) if rows is None else np.require(rows, np.intp, "CW")
+    change_day = np.require(change_day, np.float64, "CW")
+    if times.ndim != 2 or len(times) != len(change_day):
+        raise ValueError(
+            f"`times` must have shape (row, time) with the histories' {len(change_day)} rows; "
+            f"got {times.shape}"
+        )
     index = np.empty(times.shape, np.intp)
-    _segment_kernel(
-        np.require(change_day, np.float64, "CW"), rows, times, np.zeros(len(times), np.intp), index
-    )
+    start = np.zeros(len(times), np.intp)
+    _segment_kernel(change_day, np.arange(len(times)), times, start, index)
     return index
 
 
@@ -170,8 +169,11 @@ def _integrals_kernel(change_day, change_level, table, rows, times, start, segme
                     total += table[f, level if level >= 0 else off] * length
                 summed = last
                 level = change_level[r, last]
+                value = table[f, level if level >= 0 else off]
                 elapsed = times[i, j] - change_day[r, last]
-                out[f, i, j] = table[f, level if level >= 0 else off] * elapsed + total
+                if value == 0.0 and np.isinf(elapsed):  # nothing more accrues, ever
+                    elapsed = 0.0
+                out[f, i, j] = value * elapsed + total
 
 
 class LevelIntegrals:
@@ -192,10 +194,35 @@ class LevelIntegrals:
         off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
         self.day = np.require(change_day, np.float64, "CW")
         self.level = np.require(change_level, np.intp, "CW")
+        if self.day.ndim != 2 or self.level.shape != self.day.shape:
+            raise ValueError(
+                f"`change_day` and `change_level` must be of one shape (row, change); got "
+                f"{self.day.shape} and {self.level.shape}"
+            )
+        n_levels = by_level.shape[1]
+        if self.level.size and not (OFF <= self.level.min() and self.level.max() < n_levels):
+            raise ValueError(
+                f"`change_level` must be a ladder level 0..{n_levels - 1} or {OFF} (off)"
+            )
         self.table = np.ascontiguousarray(np.concatenate([by_level, off_value[:, None]], axis=1))
 
-    def _rows(self, times: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-        return np.arange(len(times)) if rows is None else np.require(rows, np.intp, "CW")
+    def _arguments(self, times, rows, start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``times``, ``rows`` and ``start`` as the kernels take them, checked (the kernels
+        index without bounds checks)."""
+        times = np.require(times, np.float64, "CW")
+        if times.ndim != 2:
+            raise ValueError(f"`times` must have shape (row, time); got {times.shape}")
+        rows = np.arange(len(times)) if rows is None else np.require(rows, np.intp, "CW")
+        if rows.shape != times.shape[:1]:
+            raise ValueError(f"`rows` has shape {rows.shape}; expected ({len(times)},)")
+        if rows.size and not (0 <= rows.min() and rows.max() < len(self.day)):
+            raise ValueError(f"`rows` must index the {len(self.day)} rows of the histories")
+        start = np.zeros(len(times), np.intp) if start is None else np.require(start, np.intp, "CW")
+        if start.shape != rows.shape or (
+            start.size and not (0 <= start.min() and start.max() < self.day.shape[1])
+        ):
+            raise ValueError("`start` must be a change column for each row of `times`")
+        return times, rows, start
 
     def segment(
         self, times: np.ndarray, rows: np.ndarray | None = None, *, start: np.ndarray | None = None
@@ -204,14 +231,13 @@ class LevelIntegrals:
         at or before it.
 
         ``start``, shape (row,), is a column known to be at or before every time of its row
-        (the segment of an earlier time): the search then steps forward from it.
+        (the segment of an earlier time): the search then steps forward from it. Only real
+        changes count (unused +inf columns never do), so a time of +inf is in the last one;
+        a NaN time is in column ``start``.
         """
-        times = np.require(times, np.float64, "CW")
-        start = np.zeros(len(times), np.intp) if start is None else start
+        times, rows, start = self._arguments(times, rows, start)
         index = np.empty(times.shape, np.intp)
-        _segment_kernel(
-            self.day, self._rows(times, rows), times, np.require(start, np.intp, "CW"), index
-        )
+        _segment_kernel(self.day, rows, times, start, index)
         return index
 
     def at(
@@ -228,21 +254,21 @@ class LevelIntegrals:
         ``start`` is as in :meth:`segment`; ``segment``, if given, an integer array of the
         times' shape, receives :meth:`segment` of the times.
         """
-        times = np.require(times, np.float64, "CW")
-        start = np.zeros(len(times), np.intp) if start is None else start
+        times, rows, start = self._arguments(times, rows, start)
         if segment is None:
             segment = np.empty(times.shape, np.intp)
+        elif not (
+            isinstance(segment, np.ndarray)
+            and segment.shape == times.shape
+            and segment.dtype == np.intp
+            and segment.flags.c_contiguous
+            and segment.flags.writeable
+        ):
+            raise ValueError(
+                "`segment` must be a writable C-ordered intp array of the times' shape"
+            )
         out = np.empty((len(self.table), *times.shape))
-        _integrals_kernel(
-            self.day,
-            self.level,
-            self.table,
-            self._rows(times, rows),
-            times,
-            np.require(start, np.intp, "CW"),
-            segment,
-            out,
-        )
+        _integrals_kernel(self.day, self.level, self.table, rows, times, start, segment, out)
         return out
 
 
@@ -573,7 +599,7 @@ def _invert_drug_hazard_kernel(
                 cycle_point += 1
             while cycle + 1 < n_cycles and cycle_start[cycle + 1] <= day[point]:
                 cycle += 1
-            factor = dose_factor[level if level >= 0 else dose_factor.size + level]
+            factor = dose_factor[level if level >= 0 else dose_factor.size - 1]
             density[point] = susceptibility[r] * factor * multipliers[cycle]
             load[point] = (
                 0.0

@@ -427,7 +427,8 @@ def _finish_patient(
     established = False  # a response, once established (confirmed if asked), persists (FAQ)
     for v in range(overall.shape[1]):
         follow_up = v >= 1 and visit_mask[i, v]
-        if not follow_up:
+        if not follow_up:  # baseline and visits not held: no response
+            target[i, v] = _NA
             overall[i, v] = _NA
         elif (
             continued
@@ -672,18 +673,6 @@ def _assess_kernel(
         )
 
 
-def _sum_lesions(values: np.ndarray) -> np.ndarray:
-    """``values.sum(axis=-1)`` over a float64 lesion axis, added lesion by lesion in order, as
-    the RECIST kernels add a target sum (numpy's own sum adds 8 or more terms in pairwise
-    lanes, which can differ in the last bit)."""
-    if values.shape[-1] == 0:
-        return np.zeros(values.shape[:-1])
-    total = values[..., 0].copy()
-    for j in range(1, values.shape[-1]):
-        total += values[..., j]
-    return total
-
-
 def decimal_sizes(sizes: np.ndarray) -> np.ndarray:
     """Sizes as the rules read them: float32 values as decimals to
     :data:`FLOAT32_DECIMALS` places, in float64; float64 unchanged."""
@@ -737,9 +726,24 @@ def classify_block(
     progression and so classifies visits block by block (responses of a visit depend only on
     earlier visits, through ``state``). Shapes:
     ``sizes`` (n, visit, lesion), masks and codes (n, visit), ``lesion_mask`` / ``nodal``
-    (n, lesion); no input checks (see :func:`assess_visits`).
+    (n, lesion). Only the shapes and the non-target codes are checked (the other checks are
+    :func:`assess_visits`'s).
     """
-    n, n_visits = np.shape(visit_mask)
+    n, n_visits, n_lesions = np.shape(sizes)
+    _check_shapes(
+        {"visit_mask": visit_mask, "new_lesion": new_lesion, "nontarget": nontarget},
+        (n, n_visits),
+    )
+    _check_shapes({"lesion_mask": lesion_mask, "nodal": nodal}, (n, n_lesions))
+    _check_shapes(
+        {
+            "baseline_sum": state.baseline_sum,
+            "nadir": state.nadir,
+            "previous_cr": state.previous_cr,
+        },
+        (n,),
+    )
+    _check_codes(nontarget)
     block = VisitBlock(
         np.empty((n, n_visits), np.int8),
         np.empty((n, n_visits), np.int8),
@@ -769,6 +773,23 @@ def classify_block(
     return block
 
 
+def _check_shapes(arrays: dict, shape: tuple[int, ...]) -> None:
+    """The kernels index without bounds checks: refuse arrays of another shape."""
+    for name, array in arrays.items():
+        if np.shape(array) != shape:
+            raise ValueError(f"`{name}` has shape {np.shape(array)}; expected {shape}")
+
+
+def _check_codes(nontarget) -> None:
+    """Non-target codes index the overall-response table: refuse any outside it."""
+    codes = np.asarray(nontarget)
+    if codes.size and not (codes.min() >= 0 and codes.max() < len(Response)):
+        bad = codes[(codes < 0) | (codes >= len(Response))][0]
+        raise ValueError(
+            f"`nontarget` codes must be Response codes 0..{len(Response) - 1}; got {bad}"
+        )
+
+
 def _writable(array, dtype) -> np.ndarray:
     """``array`` as the kernels take it: C-contiguous and writable (one compiled version per
     kernel); copied only if it is not already."""
@@ -776,7 +797,7 @@ def _writable(array, dtype) -> np.ndarray:
 
 
 def _rules(criteria: Criteria) -> np.ndarray:
-    """The numbers of ``criteria`` that :func:`_classify_kernel` applies."""
+    """The numbers of ``criteria`` that :func:`_classify_patient` applies."""
     pd_min_mm = -np.inf if criteria.pd_min_increase_mm is None else criteria.pd_min_increase_mm
     return np.array(
         [
@@ -974,9 +995,25 @@ def finish_assessment(
     """Best response, first PD and the reported per-visit table from per-visit codes.
 
     The last step of :func:`assess_visits` (shapes (n, visit), visit 0 = baseline): the best
-    overall response, the FAQ's continued response for display, percentages of change.
+    overall response and the FAQ's continued response for display. Codes at baseline and at
+    visits not held (``visit_mask`` False) are reported as ``NA``, whatever was passed.
     """
     n, n_visits = np.shape(overall)
+    _check_shapes(
+        {
+            "target": target,
+            "overall": overall,
+            "target_sum": target_sum,
+            "nadir": nadir,
+            "day": day,
+            "visit_mask": visit_mask,
+            "new_lesion": new_lesion,
+            "nontarget": nontarget,
+        },
+        (n, n_visits),
+    )
+    _check_shapes({"has_targets": has_targets}, (n,))
+    _check_codes(nontarget)
     out = VisitAssessment(
         target_sum=np.asarray(target_sum, float),
         nadir=np.asarray(nadir, float),
@@ -1010,17 +1047,6 @@ def finish_assessment(
 def _best_options(confirm, confirm_days, min_sd_days, continued=False) -> np.ndarray:
     """Options of the best-response kernels; the day thresholds inclusive to 1e-9 day."""
     return np.array([confirm, confirm_days - 1e-9, min_sd_days - 1e-9, continued], float)
-
-
-def _accumulate(ufunc, values: np.ndarray) -> np.ndarray:
-    """``ufunc.accumulate(values, axis=-1)``, visit by visit: numpy accumulates along a short
-    last axis one row at a time, several times more slowly. Same results to the bit."""
-    out = np.empty_like(values)
-    if values.shape[-1]:
-        out[..., 0] = values[..., 0]
-    for visit in range(1, values.shape[-1]):
-        ufunc(out[..., visit - 1], values[..., visit], out=out[..., visit])
-    return out
 
 
 @dataclass(frozen=True)
@@ -1100,6 +1126,8 @@ def best_overall_response(
         else _broadcast("visit_mask", visit_mask, shape, bool)
     )
     has_targets = _broadcast("has_targets", has_targets, lead, bool)
+    if not np.isfinite(np.where(mask, day, 0.0)).all():
+        raise ValueError("`day` must be finite at every visit that counts (`visit_mask`)")
     n = int(np.prod(lead, dtype=np.int64))
     result = BestResponse(np.empty(n, np.int8), np.empty(n, np.intp), np.empty(n))
     _best_kernel(

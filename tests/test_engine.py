@@ -191,6 +191,25 @@ def test_segment_search_stepping_forward_matches_the_full_search(decision_run):
     np.testing.assert_array_equal(np.delete(index[0], 2), np.delete(full[0], 2))
 
 
+def test_level_integrals_at_unusual_times_and_bad_arguments():
+    day = np.array([[0.0, 10.0, np.inf], [0.0, 5.0, 20.0]])
+    level = np.array([[0, OFF, OFF], [0, 1, OFF]])
+    integrals = LevelIntegrals(day, level, [[1.0, 0.5]], 0.0)
+    times = np.array([[np.inf, np.nan], [np.inf, 30.0]])
+    # only real changes count: +inf lies in the last one (unused +inf columns never count),
+    # where nothing more accrues off drug; a NaN time lies in the first and integrates to NaN
+    np.testing.assert_array_equal(integrals.segment(times), [[1, 0], [2, 2]])
+    np.testing.assert_array_equal(integrals.at(times)[0], [[10.0, np.nan], [12.5, 12.5]])
+    with pytest.raises(ValueError, match="`rows` must index the 2 rows"):
+        integrals.at(times, np.array([0, 2]))
+    with pytest.raises(ValueError, match="`start` must be a change column"):
+        integrals.at(times, start=np.array([0, 3]))
+    with pytest.raises(ValueError, match="`segment` must be a writable"):
+        integrals.at(times, segment=np.empty((1, 2), np.intp))
+    with pytest.raises(ValueError, match="ladder level 0..1 or -1"):
+        LevelIntegrals(day, np.array([[0, 2, OFF], [0, 1, OFF]]), [[1.0, 0.5]], 0.0)
+
+
 def test_replicate_streams_fill_in_place_the_numbers_of_separate_draws():
     streams = ReplicateStreams(5, 3, 4, rows_per_replicate=2)
     rows = np.array([0, 1, 4, 5, 6])  # replicate 4 (rows 2-3) has no row in this draw

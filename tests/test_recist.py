@@ -9,12 +9,15 @@ from simtrial.recist import (
     RECIST_1_0,
     RECIST_1_1,
     Criteria,
+    RecistState,
     Response,
-    _sum_lesions,
     assess_patient,
     assess_visits,
+    classify_block,
+    finish_assessment,
     select_targets,
 )
+from simtrial.scans import _sum_lesions
 
 R = Response
 
@@ -507,3 +510,71 @@ def test_lesion_sums_add_in_the_order_of_the_recist_kernels(n_lesions):
     np.testing.assert_array_equal(_sum_lesions(fortran), kernel)
     if n_lesions < 8:  # numpy's own sum adds fewer than 8 terms in order too
         np.testing.assert_array_equal(baseline, np.where(mask, sizes[:, 0], 0.0).sum(axis=-1))
+
+
+def test_lesion_sums_of_no_lesion_are_zero():
+    np.testing.assert_array_equal(_sum_lesions(np.zeros((3, 2, 0))), np.zeros((3, 2)))
+
+
+# --- the simulator's doors: codes outside held visits, and the checks the kernels need
+
+
+def _finish(overall, visit_mask, **kwargs):
+    n, v = np.shape(overall)
+    args = dict(
+        target=np.full((n, v), R.SD, np.int8),
+        overall=np.asarray(overall, np.int8),
+        target_sum=np.full((n, v), 50.0),
+        nadir=np.full((n, v), 50.0),
+        day=np.tile(56.0 * np.arange(v), (n, 1)),
+        visit_mask=np.asarray(visit_mask, bool),
+        new_lesion=np.zeros((n, v), bool),
+        nontarget=np.zeros((n, v), np.int8),
+        has_targets=np.ones(n, bool),
+        criteria=RECIST_1_1,
+        confirm=False,
+        confirm_days=28,
+        min_sd_days=42,
+    )
+    return finish_assessment(**{**args, **kwargs})
+
+
+def test_finish_assessment_reports_no_response_at_visits_not_held_whatever_the_batch():
+    # a simulator that scanned past PD passes codes at visits it then drops: they are NA,
+    # and a patient's table does not depend on the other patients of the batch (a PR
+    # carried forward by the FAQ in another patient used to change this one's)
+    alone = _finish([[0, R.SD, R.PD, R.PD]], [[True, True, True, False]])
+    assert alone.overall[0].tolist() == [R.NA, R.SD, R.PD, R.NA]
+    assert alone.target[0].tolist() == [R.NA, R.SD, R.SD, R.NA]
+    batch = _finish(
+        [[0, R.SD, R.PD, R.PD], [0, R.PR, R.SD, R.SD]],
+        [[True, True, True, False], [True, True, True, True]],
+        target=np.array([[0, R.SD, R.SD, R.SD], [0, R.PR, R.SD, R.SD]], np.int8),
+    )
+    assert batch.overall[1].tolist() == [R.NA, R.PR, R.PR, R.PR]  # continued response
+    np.testing.assert_array_equal(batch.overall[0], alone.overall[0])
+    np.testing.assert_array_equal(batch.target[0], alone.target[0])
+
+
+def test_simulator_doors_refuse_shapes_and_codes_the_kernels_cannot_index():
+    sizes = np.full((2, 1, 3), 10.0)
+    good = dict(
+        lesion_mask=np.ones((2, 3), bool),
+        nodal=np.zeros((2, 3), bool),
+        visit_mask=np.ones((2, 1), bool),
+        new_lesion=np.zeros((2, 1), bool),
+        nontarget=np.zeros((2, 1), np.int8),
+        criteria=RECIST_1_1,
+        state=RecistState.at_baseline(np.full(2, 30.0)),
+    )
+    assert classify_block(sizes, **good).overall.shape == (2, 1)
+    with pytest.raises(ValueError, match=r"`visit_mask` has shape \(1, 1\); expected \(2, 1\)"):
+        classify_block(sizes, **{**good, "visit_mask": np.ones((1, 1), bool)})
+    with pytest.raises(ValueError, match="`nodal` has shape"):
+        classify_block(sizes, **{**good, "nodal": np.zeros((2, 2), bool)})
+    with pytest.raises(ValueError, match="`nontarget` codes must be Response codes 0..6; got 9"):
+        classify_block(sizes, **{**good, "nontarget": np.full((2, 1), 9, np.int8)})
+    with pytest.raises(ValueError, match="`day` has shape"):
+        _finish([[0, R.SD], [0, R.SD]], [[True, True]] * 2, day=np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="got -1"):
+        _finish([[0, R.SD]], [[True, True]], nontarget=np.array([[0, -1]], np.int8))

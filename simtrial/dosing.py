@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 from scipy.special import ndtri
 
+from simtrial._compiled import JIT, kernel_array
 from simtrial.scenario import Scenario
 from simtrial.streams import as_rng, for_rows
 
@@ -111,22 +112,40 @@ class DoseHistory:
         return table[self.level_at(times)]
 
 
-def _segment_index(change_day: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Per time, the column of the last change at or before it, shape (row, time)."""
-    times = np.require(times, np.float64, "CW")
-    change_day = np.require(change_day, np.float64, "CW")
-    if times.ndim != 2 or len(times) != len(change_day):
-        raise ValueError(
-            f"`times` must have shape (row, time) with the histories' {len(change_day)} rows; "
-            f"got {times.shape}"
-        )
+def _segment_index(change_day, times, rows=None, start=None) -> np.ndarray:
+    """Per time, the column of the last change at or before it, shape (row, time); see
+    :meth:`LevelIntegrals.segment`."""
+    change_day = kernel_array(change_day, np.float64)
+    times, rows, start = _search_arguments(change_day, times, rows, start)
     index = np.empty(times.shape, np.intp)
-    start = np.zeros(len(times), np.intp)
-    _segment_kernel(change_day, np.arange(len(times)), times, start, index)
+    _segment_kernel(change_day, rows, times, start, index)
     return index
 
 
-@njit(cache=True, nogil=True)
+def _search_arguments(change_day, times, rows, start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``times`` (row, time), ``rows`` (which history each row of times is; default all, in
+    order) and ``start`` (a change column per row; default 0) as the kernels take them,
+    checked: the kernels index without bounds checks."""
+    times = kernel_array(times, np.float64)
+    if times.ndim != 2:
+        raise ValueError(f"`times` must have shape (row, time); got {times.shape}")
+    n_histories, width = change_day.shape
+    if rows is None:
+        if len(times) != n_histories:
+            raise ValueError(f"`times` has {len(times)} rows; the histories have {n_histories}")
+        rows = np.arange(n_histories)
+    rows = kernel_array(rows, np.intp)
+    if rows.shape != times.shape[:1]:
+        raise ValueError(f"`rows` has shape {rows.shape}; expected ({len(times)},)")
+    if rows.size and not (0 <= rows.min() and rows.max() < n_histories):
+        raise ValueError(f"`rows` must index the {n_histories} rows of the histories")
+    start = np.zeros(len(times), np.intp) if start is None else kernel_array(start, np.intp)
+    if start.shape != rows.shape or (start.size and not (0 <= start.min() and start.max() < width)):
+        raise ValueError("`start` must be a change column for each row of `times`")
+    return times, rows, start
+
+
+@njit(**JIT)
 def _segment_kernel(change_day, rows, times, start, out):
     """Per (row, time), the last change column at or before the time, stepping forward from
     ``start`` (a column at or before every time of the row); a row's changes are in time
@@ -143,7 +162,7 @@ def _segment_kernel(change_day, rows, times, start, out):
             out[i, j] = column
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _integrals_kernel(change_day, change_level, table, rows, times, start, segment, out):
     """Integrals from day 0 of the piecewise-constant functions ``table`` (function, level,
     with the value off drug last) at ``times``: shape (function, row, time). Each time's
@@ -192,8 +211,8 @@ class LevelIntegrals:
     def __init__(self, change_day, change_level, by_level, off_value):
         by_level = np.atleast_2d(np.asarray(by_level, float))
         off_value = np.broadcast_to(np.asarray(off_value, float), by_level.shape[:1])
-        self.day = np.require(change_day, np.float64, "CW")
-        self.level = np.require(change_level, np.intp, "CW")
+        self.day = kernel_array(change_day, np.float64)
+        self.level = kernel_array(change_level, np.intp)
         if self.day.ndim != 2 or self.level.shape != self.day.shape:
             raise ValueError(
                 f"`change_day` and `change_level` must be of one shape (row, change); got "
@@ -206,24 +225,6 @@ class LevelIntegrals:
             )
         self.table = np.ascontiguousarray(np.concatenate([by_level, off_value[:, None]], axis=1))
 
-    def _arguments(self, times, rows, start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``times``, ``rows`` and ``start`` as the kernels take them, checked (the kernels
-        index without bounds checks)."""
-        times = np.require(times, np.float64, "CW")
-        if times.ndim != 2:
-            raise ValueError(f"`times` must have shape (row, time); got {times.shape}")
-        rows = np.arange(len(times)) if rows is None else np.require(rows, np.intp, "CW")
-        if rows.shape != times.shape[:1]:
-            raise ValueError(f"`rows` has shape {rows.shape}; expected ({len(times)},)")
-        if rows.size and not (0 <= rows.min() and rows.max() < len(self.day)):
-            raise ValueError(f"`rows` must index the {len(self.day)} rows of the histories")
-        start = np.zeros(len(times), np.intp) if start is None else np.require(start, np.intp, "CW")
-        if start.shape != rows.shape or (
-            start.size and not (0 <= start.min() and start.max() < self.day.shape[1])
-        ):
-            raise ValueError("`start` must be a change column for each row of `times`")
-        return times, rows, start
-
     def segment(
         self, times: np.ndarray, rows: np.ndarray | None = None, *, start: np.ndarray | None = None
     ) -> np.ndarray:
@@ -235,10 +236,7 @@ class LevelIntegrals:
         changes count (unused +inf columns never do), so a time of +inf is in the last one;
         a NaN time is in column ``start``.
         """
-        times, rows, start = self._arguments(times, rows, start)
-        index = np.empty(times.shape, np.intp)
-        _segment_kernel(self.day, rows, times, start, index)
-        return index
+        return _segment_index(self.day, times, rows, start)
 
     def at(
         self,
@@ -254,7 +252,7 @@ class LevelIntegrals:
         ``start`` is as in :meth:`segment`; ``segment``, if given, an integer array of the
         times' shape, receives :meth:`segment` of the times.
         """
-        times, rows, start = self._arguments(times, rows, start)
+        times, rows, start = _search_arguments(self.day, times, rows, start)
         if segment is None:
             segment = np.empty(times.shape, np.intp)
         elif not (
@@ -472,18 +470,18 @@ def _next_event(target, rate, now, cycle_start, cycle_end) -> tuple[np.ndarray, 
     tau = np.empty(len(now))
     piece = np.empty(len(now), np.intp)
     _next_event_kernel(
-        np.require(target, np.float64, "CW"),
-        np.require(rate, np.float64, "CW"),
-        np.require(now, np.float64, "CW"),
-        np.require(cycle_start, np.float64, "CW"),
-        np.require(cycle_end, np.float64, "CW"),
+        kernel_array(target, np.float64),
+        kernel_array(rate, np.float64),
+        kernel_array(now, np.float64),
+        kernel_array(cycle_start, np.float64),
+        kernel_array(cycle_end, np.float64),
         tau,
         piece,
     )
     return tau, piece
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _next_event_kernel(target, rate, now, cycle_start, cycle_end, tau, piece):
     """:func:`_next_event` row by row: the hazard mass of the cycles from ``now`` on, summed
     in order until it reaches the target, then inverted within that cycle."""
@@ -549,21 +547,21 @@ def _invert_drug_hazard(
     unit-exponential draws, shape (type, row). ``dose_factor`` by level, -1 (off) last."""
     out = np.empty(target.shape)
     _invert_drug_hazard_kernel(
-        np.require(change_day, np.float64, "CW"),
-        np.require(change_level, np.intp, "CW"),
-        np.require(susceptibility, np.float64, "CW"),
-        np.require(dose_factor, np.float64, "CW"),
-        np.require(multipliers, np.float64, "CW"),
+        kernel_array(change_day, np.float64),
+        kernel_array(change_level, np.intp),
+        kernel_array(susceptibility, np.float64),
+        kernel_array(dose_factor, np.float64),
+        kernel_array(multipliers, np.float64),
         cycle_days * np.arange(len(multipliers), dtype=float),
-        np.require(target, np.float64, "CW"),
-        np.require(a, np.float64, "CW").ravel(),
-        np.require(b, np.float64, "CW").ravel(),
+        kernel_array(target, np.float64),
+        kernel_array(a, np.float64).ravel(),
+        kernel_array(b, np.float64).ravel(),
         out,
     )
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _invert_drug_hazard_kernel(
     change_day,
     change_level,

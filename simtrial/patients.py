@@ -13,7 +13,7 @@ from simtrial.cohort import Cohort, simulate_cohort
 from simtrial.dosing import ACTIONS, DoseHistory, simulate_dosing
 from simtrial.imaging import scan_calendar
 from simtrial.recist import RESPONSE_NAMES, Response, VisitAssessment, finish_assessment
-from simtrial.scans import ScanResults, exposure_integrals, scan_group
+from simtrial.scans import ScanResults, exposure_integrals, reduce_visits, scan_group
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import as_rng, for_rows
 from simtrial.thyroglobulin import serum_tg
@@ -121,9 +121,7 @@ class PatientSimulation:
         )
         change = np.where(before_pd, a.pct_from_baseline, np.nan)
         has_change = np.isfinite(change).any(axis=1)
-        best_change = change[:, 0].copy()
-        for visit in range(1, change.shape[1]):  # a NaN-skipping minimum, visit by visit
-            np.fmin(best_change, change[:, visit], out=best_change)
+        best_change = reduce_visits(np.fmin, change)  # a NaN-skipping minimum
         best_change[~has_change] = np.nan
 
         # up to and including the end: the adverse event that stopped treatment counts

@@ -24,11 +24,13 @@ References
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from numba import njit
+
+from simtrial._compiled import JIT, kernel_array
 
 __all__ = [
     "RECIST_1_0",
@@ -257,8 +259,7 @@ _OVERALL = _overall_table()
 # numpy needs some thirty whole-array passes for. The Python functions around them check and
 # shape the input and allocate the output; every rule lives in these kernels alone.
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
-_INLINE = {**_JIT, "inline": "always"}
+_INLINE = {**JIT, "inline": "always"}
 _NA, _CR, _PR, _SD, _NON_CR_NON_PD, _PD, _NE = (int(r) for r in Response)
 
 
@@ -444,7 +445,7 @@ def _finish_patient(
         new_lesion_out[i, v] = new_lesion[i, v] and follow_up
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _classify_kernel(
     sizes,
     lesion_mask,
@@ -491,7 +492,7 @@ def _classify_kernel(
         )
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _finish_kernel(
     target,
     overall,
@@ -531,7 +532,7 @@ def _finish_kernel(
         )
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _best_kernel(overall, day, visit_mask, has_targets, options, best, pd_visit, pd_day):
     """:func:`best_overall_response` for every patient."""
     confirming = np.zeros(overall.shape[1], np.bool_)
@@ -591,7 +592,7 @@ def _check_patient(i, sizes, lesion_mask, day, visit_mask, nontarget, allowed, f
     return valid
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _assess_kernel(
     sizes,
     lesion_mask,
@@ -752,15 +753,15 @@ def classify_block(
         RecistState(state.baseline_sum, np.empty(n), np.empty(n, bool)),
     )
     _classify_kernel(
-        _writable(decimal_sizes(sizes), np.float64),
-        _writable(lesion_mask, np.bool_),
-        _writable(nodal, np.bool_),
-        _writable(visit_mask, np.bool_),
-        _writable(new_lesion, np.bool_),
-        _writable(nontarget, np.int8),
-        _writable(state.baseline_sum, np.float64),
-        _writable(state.nadir, np.float64),
-        _writable(state.previous_cr, np.bool_),
+        kernel_array(decimal_sizes(sizes), np.float64),
+        kernel_array(lesion_mask, np.bool_),
+        kernel_array(nodal, np.bool_),
+        kernel_array(visit_mask, np.bool_),
+        kernel_array(new_lesion, np.bool_),
+        kernel_array(nontarget, np.int8),
+        kernel_array(state.baseline_sum, np.float64),
+        kernel_array(state.nadir, np.float64),
+        kernel_array(state.previous_cr, np.bool_),
         _OVERALL,
         _rules(criteria),
         block.target,
@@ -788,12 +789,6 @@ def _check_codes(nontarget) -> None:
         raise ValueError(
             f"`nontarget` codes must be Response codes 0..{len(Response) - 1}; got {bad}"
         )
-
-
-def _writable(array, dtype) -> np.ndarray:
-    """``array`` as the kernels take it: C-contiguous and writable (one compiled version per
-    kernel); copied only if it is not already."""
-    return np.require(array, dtype, "CW")
 
 
 def _rules(criteria: Criteria) -> np.ndarray:
@@ -924,18 +919,21 @@ def assess_visits(
         else _broadcast("nontarget", nontarget, visit_shape, np.int8)
     )
     n = int(np.prod(lead, dtype=np.int64))
-    sizes = _writable(sizes.reshape(n, n_visits, n_lesions), np.float64)
-    day, nontarget = _writable(day.reshape(n, n_visits), np.float64), nontarget.reshape(n, n_visits)
+    sizes = kernel_array(sizes.reshape(n, n_visits, n_lesions), np.float64)
+    day, nontarget = (
+        kernel_array(day.reshape(n, n_visits), np.float64),
+        nontarget.reshape(n, n_visits),
+    )
     out = _empty_assessment(n, n_visits)
     found = np.full((6, 3), -1, np.int64)
     _assess_kernel(
         sizes,
-        _writable(lesion_mask.reshape(n, n_lesions), np.bool_),
-        _writable(nodal.reshape(n, n_lesions), np.bool_),
+        kernel_array(lesion_mask.reshape(n, n_lesions), np.bool_),
+        kernel_array(nodal.reshape(n, n_lesions), np.bool_),
         day,
-        _writable(visit_mask.reshape(n, n_visits), np.bool_),
-        _writable(new_lesion.reshape(n, n_visits), np.bool_),
-        _writable(nontarget, np.int8),
+        kernel_array(visit_mask.reshape(n, n_visits), np.bool_),
+        kernel_array(new_lesion.reshape(n, n_visits), np.bool_),
+        kernel_array(nontarget, np.int8),
         _ALLOWED_NONTARGET,
         _OVERALL,
         _rules(criteria),
@@ -1014,25 +1012,21 @@ def finish_assessment(
     )
     _check_shapes({"has_targets": has_targets}, (n,))
     _check_codes(nontarget)
-    out = VisitAssessment(
+    out = replace(
+        _empty_assessment(n, n_visits),
         target_sum=np.asarray(target_sum, float),
         nadir=np.asarray(nadir, float),
         target=np.array(target, np.int8),  # copies: the kernel writes the displayed codes
-        nontarget=np.empty((n, n_visits), np.int8),
-        new_lesion=np.empty((n, n_visits), bool),
         overall=np.array(overall, np.int8),
-        best=np.empty(n, np.int8),
-        pd_visit=np.empty(n, np.intp),
-        pd_day=np.empty(n),
     )
     _finish_kernel(
         out.target,
         out.overall,
-        _writable(day, np.float64),
-        _writable(visit_mask, np.bool_),
-        _writable(new_lesion, np.bool_),
-        _writable(nontarget, np.int8),
-        _writable(has_targets, np.bool_),
+        kernel_array(day, np.float64),
+        kernel_array(visit_mask, np.bool_),
+        kernel_array(new_lesion, np.bool_),
+        kernel_array(nontarget, np.int8),
+        kernel_array(has_targets, np.bool_),
         _OVERALL,
         _best_options(confirm, confirm_days, min_sd_days, criteria.continued_response),
         out.nontarget,
@@ -1131,10 +1125,10 @@ def best_overall_response(
     n = int(np.prod(lead, dtype=np.int64))
     result = BestResponse(np.empty(n, np.int8), np.empty(n, np.intp), np.empty(n))
     _best_kernel(
-        _writable(overall.reshape(n, n_visits), np.int8),
-        _writable(day.reshape(n, n_visits), np.float64),
-        _writable(mask.reshape(n, n_visits), np.bool_),
-        _writable(has_targets.reshape(n), np.bool_),
+        kernel_array(overall.reshape(n, n_visits), np.int8),
+        kernel_array(day.reshape(n, n_visits), np.float64),
+        kernel_array(mask.reshape(n, n_visits), np.bool_),
+        kernel_array(has_targets.reshape(n), np.bool_),
         _best_options(confirm, confirm_days, min_sd_days),
         result.best,
         result.pd_visit,

@@ -17,13 +17,14 @@ import numpy as np
 from numba import njit
 from scipy.special import expit
 
+from simtrial._compiled import JIT
 from simtrial.dosing import LevelIntegrals
 from simtrial.imaging import read_targets, reader_bias
 from simtrial.recist import RecistState, Response, classify_block, decimal_sizes
 from simtrial.streams import for_rows
 from simtrial.tumour import burden_weights, diameters, relative_volume, weighted_burden
 
-__all__ = ["BLOCK_VISITS", "ScanResults", "exposure_integrals", "scan_group"]
+__all__ = ["BLOCK_VISITS", "ScanResults", "exposure_integrals", "reduce_visits", "scan_group"]
 
 _PD = int(Response.PD)
 
@@ -124,10 +125,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         nontarget_volume = p["nontarget_volume"]
         # cumulative exposure, and its shielding integral for new lesions, at the block's scans
         # a patient's dose segment at the block's scans, searched from the previous block's
-        earliest = d[:, 0].copy()  # d.min(axis=1), visit by visit (a short last axis)
-        for visit in range(1, d.shape[1]):
-            np.minimum(earliest, d[:, visit], out=earliest)
-        known = np.where(earliest >= p["last_day"], p["segment"], 0)
+        known = np.where(reduce_visits(np.minimum, d) >= p["last_day"], p["segment"], 0)
         segment = np.empty(d.shape, np.intp)
         exposure, shielded = integrals.at(d, active, start=known, segment=segment)
         p["segment"] = segment[:, -1]
@@ -266,7 +264,7 @@ def scan_group(scenario, cohort, integrals, rows, k, day, held, out, rng) -> Non
         start = stop
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _store_block(
     rows,
     start,
@@ -303,6 +301,15 @@ def _store_block(
         for v in range(overall.shape[1]):
             if overall[i, v] == _PD:
                 keep[i] = False
+
+
+def reduce_visits(ufunc, values: np.ndarray) -> np.ndarray:
+    """``ufunc.reduce(values, axis=-1)`` (minimum, maximum, fmin ...), visit by visit: numpy
+    reduces a short last axis one row at a time, several times more slowly."""
+    out = values[..., 0].copy()
+    for visit in range(1, values.shape[-1]):
+        ufunc(out, values[..., visit], out=out)
+    return out
 
 
 def _accumulate(ufunc, values: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ import pandas as pd
 from simtrial.dosing import simulate_dosing
 from simtrial.patients import PatientSimulation, simulate_patients
 from simtrial.recist import RESPONSE_NAMES, Response, best_overall_response
+from simtrial.scans import reduce_visits
 from simtrial.scenario import Scenario, load_scenario
 from simtrial.streams import ReplicateStreams, for_rows
 from simtrial.survival import analyse_two_arms, kaplan_meier
@@ -305,7 +306,7 @@ def evaluate_trial(
     observed = np.minimum(followed, death_before)  # scans and draws seen up to this day
     visible = sim.scan_held & (sim.scan_day <= observed[:, None])
     evaluable = visible & (a.overall != Response.NE) & (np.arange(sim.scan_day.shape[1]) >= 1)
-    last_scan = _last_along_visits(np.where(evaluable, sim.scan_day, 0.0))
+    last_scan = reduce_visits(np.maximum, np.where(evaluable, sim.scan_day, 0.0))
     if trial.pfs_model == "exponential":
         last_scan = followed  # observed continuously: censored at the end of follow-up
     pfs_days = np.where(pfs_event, first_event, last_scan)
@@ -373,14 +374,6 @@ def evaluate_trial(
 def _exponential(draw: np.ndarray, rate: float) -> np.ndarray:
     """Event times from unit-exponential draws at a constant rate (+inf at rate 0)."""
     return draw / rate if rate > 0 else np.full(draw.shape, np.inf)
-
-
-def _last_along_visits(values: np.ndarray) -> np.ndarray:
-    """``values.max(axis=1)``, visit by visit (numpy reduces a short last axis slowly)."""
-    out = values[:, 0].copy()
-    for visit in range(1, values.shape[1]):
-        np.maximum(out, values[:, visit], out=out)
-    return out
 
 
 def _death_day(draw, progression, on_drug_after, trial) -> np.ndarray:
